@@ -1,0 +1,7 @@
+"""``python -m s3batch`` runs the command line."""
+
+from __future__ import annotations
+
+from s3batch.cli.main import main
+
+main()

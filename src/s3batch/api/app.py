@@ -1,0 +1,78 @@
+"""The one ASGI application: AWS protocols routed by the SigV4 scope's service name.
+
+Each protocol adapter turns a request into domain calls and domain errors into its own
+wire errors. Internal endpoints live under ``/_s3batch/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from s3batch.api.auth import Authenticator
+from s3batch.api.http import Receive, Request, Response, Scope, Send
+from s3batch.api.s3.call import S3Services
+from s3batch.api.s3.errors import error_response
+from s3batch.api.s3.routes import S3Protocol
+from s3batch.errors import S3BatchError
+
+logger = logging.getLogger(__name__)
+
+Protocol = Callable[[Request], Awaitable[Response]]
+
+#: Path prefix of s3batch's own endpoints (never a valid bucket name).
+INTERNAL = "/_s3batch/"
+
+
+class ApiApp:
+    """ASGI entry point for every AWS service s3batch speaks."""
+
+    def __init__(
+        self, services: S3Services, auth: Authenticator, ready: Callable[[], bool]
+    ) -> None:
+        self.auth = auth
+        self.ready = ready
+        self.protocols: dict[str, Protocol] = {"s3": S3Protocol(services, auth)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request.from_scope(scope, receive)
+        response = await self.respond(request)
+        await response.send(send, head_only=request.method == "HEAD")
+
+    async def respond(self, request: Request) -> Response:
+        """Answer one request."""
+        if request.raw_path.startswith(INTERNAL):
+            return self._internal(request)
+        try:
+            scope = self.auth.scope(request)
+        except S3BatchError as exc:
+            return error_response(exc, request.request_id, request.raw_path)
+        service = scope.service if scope else "s3"
+        protocol = self.protocols.get(service)
+        if protocol is None:
+            message = f"s3batch does not serve the '{service}' API on this endpoint yet."
+            body = json.dumps({"__type": "UnknownOperationException", "message": message}).encode()
+            return Response(400, [("content-type", "application/x-amz-json-1.1")], body)
+        return await protocol(request)
+
+    def _internal(self, request: Request) -> Response:
+        if request.raw_path == INTERNAL + "health":
+            ok = self.ready()
+            body = json.dumps({"status": "ok" if ok else "starting"}).encode()
+            return Response(200 if ok else 503, [("content-type", "application/json")], body)
+        return Response(404, [("content-type", "application/json")], b'{"error": "not found"}')
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return

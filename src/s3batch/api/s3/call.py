@@ -1,0 +1,84 @@
+"""What every S3 operation handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import unquote
+
+from s3batch.api.http import Request
+from s3batch.api.s3.errors import InvalidURI
+from s3batch.api.sigv4 import Verified
+from s3batch.objectstore.models import Attributes
+from s3batch.objectstore.multipart import Multipart
+from s3batch.objectstore.service import ObjectStore
+from s3batch.types import RequestContext
+
+#: Stored content type when the client sends none, as S3 does.
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+@dataclass(frozen=True)
+class S3Services:
+    """The domain services the S3 protocol drives."""
+
+    objects: ObjectStore
+    multipart: Multipart
+
+
+@dataclass
+class Call:
+    """One S3 request, authenticated and split into bucket and key."""
+
+    request: Request
+    verified: Verified
+    services: S3Services
+    bucket: str
+    key: str
+
+    @property
+    def ctx(self) -> RequestContext:
+        """Who is calling, for the events this call causes."""
+        return RequestContext(
+            request_id=self.request.request_id,
+            access_key_id=self.verified.scope.access_key_id,
+            source_ip=self.request.client,
+            user_agent=self.request.headers.get("user-agent", ""),
+            region=self.verified.scope.region,
+            host=self.request.headers.get("host", ""),
+        )
+
+    def base_headers(self) -> list[tuple[str, str]]:
+        """Headers every S3 response carries."""
+        rid = self.request.request_id
+        return [("x-amz-request-id", rid), ("x-amz-id-2", rid)]
+
+
+def split_path(raw_path: str) -> tuple[str, str]:
+    """Split a path-style request path into bucket and key, decoding the key exactly once.
+
+    The key is everything after the first slash following the bucket, so '//', './' and
+    '../' are ordinary key characters.
+    """
+    path = raw_path[1:] if raw_path.startswith("/") else raw_path
+    bucket, _, key = path.partition("/")
+    try:
+        return unquote(bucket, errors="strict"), unquote(key, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidURI() from exc
+
+
+def http_date(moment: datetime) -> str:
+    """RFC 1123 date, as in Last-Modified."""
+    return format_datetime(moment.replace(microsecond=0), usegmt=True)
+
+
+def attributes_from(headers: dict[str, str]) -> Attributes:
+    """Content type, encoding and user metadata from request headers."""
+    metadata = {
+        k.removeprefix("x-amz-meta-"): v for k, v in headers.items() if k.startswith("x-amz-meta-")
+    }
+    encodings = [e.strip() for e in headers.get("content-encoding", "").split(",")]
+    encoding = ",".join(e for e in encodings if e and e != "aws-chunked") or None
+    return Attributes(headers.get("content-type") or DEFAULT_CONTENT_TYPE, encoding, metadata)

@@ -1,0 +1,130 @@
+"""The ``s3batch`` command: the one place that configures logging and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from s3batch import __version__
+from s3batch.cli.demo import run_demo
+from s3batch.cli.serve import serve
+from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, Settings
+from s3batch.credentials import CREDENTIALS_FILE
+from s3batch.credentials import read as read_credentials
+from s3batch.errors import S3BatchError
+
+#: Exit codes.
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+
+
+def _settings(**flags: object) -> Settings:
+    return Settings.load(os.environ, **flags)
+
+
+def _fail(exc: BaseException) -> None:
+    message = str(exc)
+    cause = exc.__cause__
+    while cause is not None:
+        message += f"\n  caused by: {cause}"
+        cause = cause.__cause__
+    click.echo(f"error: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="s3batch")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+def cli(verbose: bool) -> None:
+    """s3batch: S3 uploads -> event rules -> Batch jobs -> database loads, on one machine."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+_data_dir = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    show_envvar=True,
+    envvar="S3BATCH_DATA_DIR",
+    help=f"Where state and objects live [default: {DEFAULT_DATA_DIR}]",
+)
+
+
+@cli.command()
+@click.option(
+    "--stack",
+    "stack_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="S3BATCH_STACK_FILE",
+    show_envvar=True,
+    help="Stack file (YAML) to start with.",
+)
+@_data_dir
+@click.option(
+    "--host",
+    default=None,
+    envvar="S3BATCH_HOST",
+    show_envvar=True,
+    help="Address to listen on [default: 127.0.0.1]",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    envvar="S3BATCH_PORT",
+    show_envvar=True,
+    help=f"Port to listen on [default: {DEFAULT_PORT}]",
+)
+def up(stack_file: Path | None, data_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Run every service on one port until interrupted."""
+    serve(_settings(stack_file=stack_file, data_dir=data_dir, host=host, port=port), click.echo)
+
+
+@cli.command()
+@_data_dir
+@click.option("--port", type=int, default=None, envvar="S3BATCH_PORT", show_envvar=True)
+def env(data_dir: Path | None, port: int | None) -> None:
+    """Print shell exports that point the aws CLI and boto3 at a local server."""
+    settings = _settings(data_dir=data_dir, port=port)
+    if settings.access_key_id:
+        key, secret = settings.access_key_id, settings.secret_access_key
+    else:
+        creds = read_credentials(settings.data_dir / CREDENTIALS_FILE)
+        key, secret = creds.access_key_id, creds.secret_access_key
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    click.echo(f"export AWS_ENDPOINT_URL=http://{host}:{settings.port}")
+    click.echo(f"export AWS_ACCESS_KEY_ID={key}")
+    click.echo(f"export AWS_SECRET_ACCESS_KEY={secret}")
+    click.echo(f"export AWS_DEFAULT_REGION={settings.region}")
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the throwaway data dir and print where it is.")
+def demo(keep: bool) -> None:
+    """Run the seed scenario end to end on a throwaway data dir."""
+    run_demo(click.echo, keep=keep)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except S3BatchError as exc:
+        _fail(exc)
+        sys.exit(EXIT_CONFIG)
+    except OSError as exc:
+        _fail(exc)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,114 @@
+"""Run the server: build the runtime, serve the API with uvicorn, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from s3batch.api.app import ApiApp
+from s3batch.api.auth import Authenticator
+from s3batch.api.s3.call import S3Services
+from s3batch.config import Settings
+from s3batch.credentials import CREDENTIALS_FILE
+from s3batch.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def banner(runtime: Runtime, endpoint: str) -> str:
+    """What ``up`` prints once it is ready: the endpoint, the key, how to use it."""
+    creds = runtime.credentials[0]
+    settings = runtime.settings
+    if runtime.generated_credentials:
+        secret = f"{creds.secret_access_key}   (generated; kept in {settings.data_dir / CREDENTIALS_FILE})"
+    else:
+        secret = "(as configured; not shown)"
+    return "\n".join(
+        [
+            f"s3batch is up at {endpoint}",
+            f"  access key id      {creds.access_key_id}",
+            f"  secret access key  {secret}",
+            f"  region             {settings.region}",
+            f"  data dir           {settings.data_dir}",
+            "",
+            "Point the aws CLI and boto3 at it:",
+            f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={creds.access_key_id}"
+            f" AWS_SECRET_ACCESS_KEY=<secret> AWS_DEFAULT_REGION={settings.region}",
+            '  (or: eval "$(s3batch env --data-dir DIR)")',
+            "  aws s3 mb s3://my-bucket && aws s3 cp file.csv s3://my-bucket/",
+        ]
+    )
+
+
+def make_server(runtime: Runtime) -> uvicorn.Server:
+    """A uvicorn server for the runtime's API (not yet started)."""
+    auth = Authenticator(runtime.credentials, runtime.clock)
+    services = S3Services(runtime.objects, runtime.multipart)
+    server: uvicorn.Server | None = None
+
+    def ready() -> bool:
+        return runtime.ready and server is not None and server.started
+
+    app = ApiApp(services, auth, ready)
+    config = uvicorn.Config(
+        app,
+        host=runtime.settings.host,
+        port=runtime.settings.port,
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=30,
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    return server
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early with a clear message when the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+@contextmanager
+def _signals_end_quietly() -> Iterator[None]:
+    """Let uvicorn handle SIGINT/SIGTERM, then exit 0 instead of dying by the re-raised signal."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(settings: Settings, announce: Callable[[str], None]) -> None:
+    """Run until SIGINT/SIGTERM; the state store is closed on the way out."""
+    check_port_free(settings.host, settings.port)
+    runtime = Runtime.build(settings)
+    try:
+        server = make_server(runtime)
+        endpoint = f"http://{settings.host}:{settings.port}"
+        runtime.ready = True
+        original = server.startup
+
+        async def startup(sockets: list[socket.socket] | None = None) -> None:
+            await original(sockets)
+            if server.started:
+                announce(banner(runtime, endpoint))
+
+        server.startup = startup  # type: ignore[method-assign]
+        with _signals_end_quietly():
+            server.run()
+    finally:
+        runtime.close()
+        logger.info("stopped", extra={"action": "stop"})

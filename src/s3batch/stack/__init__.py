@@ -1,0 +1,1 @@
+"""The stack file: the resources a server starts with (YAML, AWS request shapes)."""
