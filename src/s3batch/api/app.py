@@ -43,6 +43,10 @@ class ApiApp:
             return
         request = Request.from_scope(scope, receive)
         response = await self.respond(request)
+        if request.unread_body:
+            # Answered before reading the body (e.g. refused after Expect: 100-continue):
+            # close, or the unread bytes would be taken for the next request.
+            response.headers.append(("connection", "close"))
         await response.send(send, head_only=request.method == "HEAD")
 
     async def respond(self, request: Request) -> Response:

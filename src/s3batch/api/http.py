@@ -37,6 +37,8 @@ class Request:
     receive: Receive
     request_id: str = field(default_factory=new_request_id)
     query: dict[str, str] = field(init=False)
+    #: Set once the whole body has been read.
+    body_done: bool = False
 
     def __post_init__(self) -> None:
         self.query = dict(parse_qsl(self.query_string, keep_blank_values=True))
@@ -70,7 +72,14 @@ class Request:
             if body:
                 yield body
             if not message.get("more_body", False):
+                self.body_done = True
                 return
+
+    @property
+    def unread_body(self) -> bool:
+        """Whether body bytes may still be on the wire (then the connection cannot be reused)."""
+        declared = self.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in self.headers
+        return declared and not self.body_done
 
     async def body(self) -> bytes:
         """The whole body in memory (for small XML/JSON requests)."""

@@ -107,7 +107,10 @@ class Scope:
 
 @dataclass(frozen=True)
 class Verified:
-    """A request whose signature checked out, with what aws-chunked verification needs."""
+    """A request whose signature checked out, with what aws-chunked verification needs.
+
+    For a SigV2 presigned URL, ``signing_key`` is empty and the date is the server's.
+    """
 
     scope: Scope
     signature: str  # the request's (seed) signature
