@@ -67,11 +67,17 @@ def one_round(client, bucket: str, puts: int, big: Path) -> dict[str, float]:  #
     return {"put": put_rate, "get": get_rate, "big": big_rate}
 
 
-def measure(endpoint: str, key_id: str, secret: str, rounds: int, puts: int, big: Path) -> dict[str, float]:
+def measure(
+    endpoint: str, key_id: str, secret: str, rounds: int, puts: int, big: Path
+) -> dict[str, float]:
     """Median of each figure over the rounds."""
     client = boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key_id,
-        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}, max_pool_connections=20),
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=20),
     )
     results = []
     for r in range(rounds):
@@ -96,7 +102,14 @@ def main() -> None:
     moto, moto_endpoint = start_moto(work / "moto.log")
     try:
         creds = server.credentials
-        ours = measure(server.endpoint, creds.access_key_id, creds.secret_access_key, args.rounds, args.puts, big)
+        ours = measure(
+            server.endpoint,
+            creds.access_key_id,
+            creds.secret_access_key,
+            args.rounds,
+            args.puts,
+            big,
+        )
         base = measure(moto_endpoint, "testing", "testing", args.rounds, args.puts, big)
     finally:
         server.stop()
@@ -110,7 +123,9 @@ def main() -> None:
         (f"upload_file {args.big_mib} MiB (MB/s)", "big", ">= 450 MB/s"),
     ]
     for label, key, target in rows:
-        print(f"{label:<28}{ours[key]:>12.0f}{base[key]:>12.0f}{ours[key] / base[key]:>8.2f}x   {target}")
+        print(
+            f"{label:<28}{ours[key]:>12.0f}{base[key]:>12.0f}{ours[key] / base[key]:>8.2f}x   {target}"
+        )
 
 
 if __name__ == "__main__":

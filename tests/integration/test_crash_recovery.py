@@ -29,7 +29,13 @@ def _client(server: ChildServer):  # type: ignore[no-untyped-def]
     return boto3.client("s3", **server.client_kwargs(), config=config)
 
 
-def _uploader(server: ChildServer, worker: int, acked: dict[str, str], attempted: dict[str, str], stop: threading.Event) -> None:
+def _uploader(
+    server: ChildServer,
+    worker: int,
+    acked: dict[str, str],
+    attempted: dict[str, str],
+    stop: threading.Event,
+) -> None:
     s3 = _client(server)
     i = 0
     while not stop.is_set():
@@ -57,7 +63,10 @@ def test_kill_9_loses_no_acknowledged_object(tmp_path: Path) -> None:
     acked: dict[str, str] = {}
     attempted: dict[str, str] = {}
     stop = threading.Event()
-    workers = [threading.Thread(target=_uploader, args=(server, w, acked, attempted, stop)) for w in range(4)]
+    workers = [
+        threading.Thread(target=_uploader, args=(server, w, acked, attempted, stop))
+        for w in range(4)
+    ]
     for w in workers:
         w.start()
     time.sleep(2.5)
@@ -73,11 +82,17 @@ def test_kill_9_loses_no_acknowledged_object(tmp_path: Path) -> None:
     restarted.start()
     try:
         s3 = _client(restarted)
-        listed = {o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="crash") for o in p.get("Contents", [])}
+        listed = {
+            o["Key"]
+            for p in s3.get_paginator("list_objects_v2").paginate(Bucket="crash")
+            for o in p.get("Contents", [])
+        }
         assert set(acked) <= listed, f"acknowledged but lost: {sorted(set(acked) - listed)[:5]}"
         for key in listed:
             data = s3.get_object(Bucket="crash", Key=key)["Body"].read()
-            assert hashlib.md5(data).hexdigest() == attempted[key], f"{key} is not the complete object"
+            assert hashlib.md5(data).hexdigest() == attempted[key], (
+                f"{key} is not the complete object"
+            )
         assert list((tmp_path / "data" / "blobs" / "tmp").iterdir()) == []
     finally:
         assert restarted.stop() == 0

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import urllib.error
-import urllib.request
-from datetime import UTC, datetime, timedelta
-from unittest import mock
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
@@ -247,76 +238,3 @@ def test_delete_objects(s3, bucket: str) -> None:
     )
     assert sorted(d["Key"] for d in result["Deleted"]) == ["a", "b", "zz"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["c"]
-
-
-def _signed(
-    server: ChildServer,
-    method: str,
-    path: str,
-    secret: str,
-    when: datetime,
-    key_id: str | None = None,
-    body: bytes = b"",
-) -> AWSRequest:
-    """A request signed by botocore's own S3 signer, as if at time ``when``."""
-    request = AWSRequest(method=method, url=server.endpoint + path, data=body)
-    signer = S3SigV4Auth(
-        Credentials(key_id or server.credentials.access_key_id, secret), "s3", "us-east-1"
-    )
-    with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
-        signer.add_auth(request)
-    request.headers["Host"] = urlsplit(request.url).netloc
-    return request
-
-
-def _send(request: AWSRequest) -> tuple[int, bytes]:
-    req = urllib.request.Request(
-        request.url, method=request.method, headers=dict(request.headers.items())
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def test_signature_failures_get_403(server: ChildServer) -> None:
-    now = datetime.now(UTC)
-    secret = server.credentials.secret_access_key
-    assert _send(_signed(server, "GET", "/", secret, now))[0] == 200
-    status, body = _send(_signed(server, "GET", "/", "wrong-secret", now))
-    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in body
-    status, body = _send(_signed(server, "GET", "/", secret, now, key_id="AKIANOSUCHKEY0000000"))
-    assert status == 403 and b"<Code>InvalidAccessKeyId</Code>" in body
-    status, body = _send(_signed(server, "GET", "/", secret, now - timedelta(minutes=16)))
-    assert status == 403 and b"<Code>RequestTimeTooSkewed</Code>" in body
-    status, body = _send(AWSRequest(method="GET", url=server.endpoint + "/"))
-    assert status == 403 and b"<Code>AccessDenied</Code>" in body
-
-
-def test_expect_100_continue_is_answered_before_the_body(
-    server: ChildServer, s3, bucket: str
-) -> None:
-    """A client that waits for 100 Continue gets it at once (botocore would stall 1 s otherwise)."""
-    body = b"hello world"
-    request = _signed(
-        server,
-        "PUT",
-        f"/{bucket}/expect.txt",
-        server.credentials.secret_access_key,
-        datetime.now(UTC),
-        body=body,
-    )
-    host, port = urlsplit(server.endpoint).hostname, urlsplit(server.endpoint).port
-    signed = {**dict(request.headers.items()), "Content-Length": str(len(body))}
-    with socket.create_connection((host, port), timeout=5) as sock:
-        head = f"PUT /{bucket}/expect.txt HTTP/1.1\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in signed.items()
-        )
-        sock.sendall((head + "Expect: 100-continue\r\n\r\n").encode())
-        interim = sock.recv(1024)
-        assert interim.startswith(b"HTTP/1.1 100 Continue")
-        sock.sendall(body)
-        final = sock.recv(4096)
-        assert final.startswith(b"HTTP/1.1 200"), final
-    assert s3.get_object(Bucket=bucket, Key="expect.txt")["Body"].read() == body

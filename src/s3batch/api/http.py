@@ -78,7 +78,10 @@ class Request:
     @property
     def unread_body(self) -> bool:
         """Whether body bytes may still be on the wire (then the connection cannot be reused)."""
-        declared = self.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in self.headers
+        declared = (
+            self.headers.get("content-length", "0") not in ("", "0")
+            or "transfer-encoding" in self.headers
+        )
         return declared and not self.body_done
 
     async def body(self) -> bytes:

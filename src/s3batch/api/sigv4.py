@@ -7,6 +7,7 @@ SigV2 presigned URLs are accepted too (string to sign in :mod:`s3batch.api.sigv2
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -189,8 +190,14 @@ def verify(
 
 def signing_key(secret: str, scope: Scope) -> bytes:
     """Derive the SigV4 signing key for ``scope`` from a secret access key."""
+    return _signing_key(secret, scope.date, scope.region, scope.service)
+
+
+@functools.lru_cache(maxsize=256)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    # The key changes once a day per region and service: derive it once, not per request.
     key = ("AWS4" + secret).encode()
-    for part in (scope.date, scope.region, scope.service, "aws4_request"):
+    for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
 
@@ -444,7 +451,16 @@ def _amz_datetime(amz_date: str) -> datetime | None:
     if not re.fullmatch(r"\d{8}T\d{6}Z", amz_date):  # strptime alone accepts one-digit fields
         return None
     try:
-        return datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        d = amz_date
+        return datetime(
+            int(d[:4]),
+            int(d[4:6]),
+            int(d[6:8]),
+            int(d[9:11]),
+            int(d[11:13]),
+            int(d[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 

@@ -73,6 +73,9 @@ def make_server(runtime: Runtime) -> uvicorn.Server:
 def check_port_free(host: str, port: int) -> None:
     """Fail early with a clear message when the port is taken."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as uvicorn binds: TIME_WAIT is fine
         try:
             s.bind((host, port))
         except OSError as exc:

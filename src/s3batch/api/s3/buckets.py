@@ -43,7 +43,7 @@ async def list_buckets(call: Call) -> Response:
 
 async def head_bucket(call: Call) -> Response:
     """HeadBucket."""
-    bucket = await run_in_threadpool(call.services.objects.bucket, call.bucket)
+    bucket = call.services.objects.bucket(call.bucket)
     return Response(200, [*call.base_headers(), ("x-amz-bucket-region", bucket.region)])
 
 
@@ -55,7 +55,7 @@ async def delete_bucket(call: Call) -> Response:
 
 async def get_bucket_location(call: Call) -> Response:
     """GetBucketLocation (empty for us-east-1, as S3 answers)."""
-    bucket = await run_in_threadpool(call.services.objects.bucket, call.bucket)
+    bucket = call.services.objects.bucket(call.bucket)
     region = "" if bucket.region == "us-east-1" else bucket.region
     return Response(200, [*call.base_headers(), _XML], document("LocationConstraint", region))
 

@@ -47,7 +47,7 @@ def _checksum_headers(call: Call, obj: ObjectMeta) -> list[tuple[str, str]]:
 async def put_object(call: Call) -> Response:
     """PutObject: acknowledged only once the bytes and the metadata are durable."""
     objects = call.services.objects
-    await run_in_threadpool(objects.bucket, call.bucket)
+    objects.bucket(call.bucket)
     received = await bodies.receive(call.request, call.verified, objects.blobs.writer)
     attrs = attributes_from(call.request.headers)
     obj = await run_in_threadpool(
@@ -63,7 +63,7 @@ async def get_object(call: Call, head: bool = False) -> Response:
     """GetObject / HeadObject with Range and conditional headers."""
     objects = call.services.objects
     fetch = objects.head_object if head else objects.get_object
-    obj = await run_in_threadpool(fetch, call.bucket, call.key)
+    obj = fetch(call.bucket, call.key)
     headers = call.request.headers
     check_conditions(headers, obj)
     span = byte_range(headers.get("range"), obj.size)
@@ -113,7 +113,7 @@ async def copy_object(call: Call) -> Response:
             "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive"
         )
     objects = call.services.objects
-    src = await run_in_threadpool(objects.head_object, *source)
+    src = objects.head_object(*source)
     check_conditions(headers, src, prefix="x-amz-copy-source-")
     attrs = attributes_from(headers) if directive == "REPLACE" else None
     obj = await run_in_threadpool(

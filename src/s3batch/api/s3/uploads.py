@@ -52,7 +52,7 @@ async def upload_part(call: Call) -> Response:
     """UploadPart."""
     number, upload_id = _part_number(call), call.request.query["uploadId"]
     multipart = call.services.multipart
-    await run_in_threadpool(multipart.upload, call.bucket, call.key, upload_id)
+    multipart.upload(call.bucket, call.key, upload_id)
     received = await bodies.receive(call.request, call.verified, multipart.objects.blobs.writer)
     part = await run_in_threadpool(
         multipart.upload_part,
@@ -75,8 +75,8 @@ async def upload_part_copy(call: Call) -> Response:
     headers = call.request.headers
     source = copy_source(headers["x-amz-copy-source"])
     services = call.services
-    upload = await run_in_threadpool(services.multipart.upload, call.bucket, call.key, upload_id)
-    src = await run_in_threadpool(services.objects.get_object, *source)
+    upload = services.multipart.upload(call.bucket, call.key, upload_id)
+    src = services.objects.head_object(*source)
     check_conditions(headers, src, prefix="x-amz-copy-source-")
     start, end = byte_range(headers.get("x-amz-copy-source-range"), src.size) or (0, src.size)
     part = await run_in_threadpool(

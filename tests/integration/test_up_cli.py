@@ -1,0 +1,197 @@
+"""``s3batch up`` as a user runs it: generated credentials, the banner, health, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from s3batch.cli.child import free_port
+
+
+def _start(data_dir: Path, port: int, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "s3batch",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_banner(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "aws s3 mb" in line:
+            return "".join(lines)
+    raise AssertionError(f"no banner: {''.join(lines)}")
+
+
+def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> int:
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=30)
+    finally:
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("S3BATCH_", "AWS_"))}
+
+
+def test_generated_key_is_printed_kept_0600_and_reused(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    port = free_port()
+    proc = _start(tmp_path / "d", port, clean_env)
+    banner = _wait_banner(proc)
+    creds_file = tmp_path / "d" / "credentials.json"
+    saved = json.loads(creds_file.read_text())
+    assert stat.S_IMODE(creds_file.stat().st_mode) == 0o600
+    assert f"http://127.0.0.1:{port}" in banner
+    assert saved["AccessKeyId"] in banner and saved["SecretAccessKey"] in banner
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_s3batch/health") as r:
+        assert r.status == 200
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=saved["AccessKeyId"],
+        aws_secret_access_key=saved["SecretAccessKey"],
+    )
+    s3.create_bucket(Bucket="kept")
+    assert _stop(proc, signal.SIGINT) == 0
+
+    again = _start(tmp_path / "d", port, clean_env)
+    second = _wait_banner(again)
+    assert saved["AccessKeyId"] in second
+    assert saved["SecretAccessKey"] not in second, "the secret is printed only when it is generated"
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept"]
+    assert _stop(again) == 0
+
+
+def test_stack_file_credentials_and_buckets(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        "buckets:\n  - Bucket: s3-eventbridge-batch\n    EventBridgeEnabled: true\n"
+        "credentials:\n  - {AccessKeyId: AKIASTACKKEY0000001, SecretAccessKey: stack-secret}\n"
+    )
+    port = free_port()
+    proc = _start(tmp_path / "d", port, clean_env, "--stack", str(stack))
+    banner = _wait_banner(proc)
+    assert "AKIASTACKKEY0000001" in banner and "stack-secret" not in banner
+    assert not (tmp_path / "d" / "credentials.json").exists()
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIASTACKKEY0000001",
+        aws_secret_access_key="stack-secret",
+    )
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["s3-eventbridge-batch"]
+    assert _stop(proc) == 0
+
+
+def test_bad_stack_file_names_the_field(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("buckets:\n  - Bucket: ok-bucket\n  - Buckett: typo\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3batch",
+            "up",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(free_port()),
+            "--stack",
+            str(stack),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "buckets[1]" in result.stderr and "Buckett" in result.stderr
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "s3batch",
+                "up",
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            env=clean_env,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_env_prints_exports(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    port = free_port()
+    proc = _start(tmp_path / "d", port, clean_env)
+    _wait_banner(proc)
+    assert _stop(proc) == 0
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3batch",
+            "env",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        check=True,
+    ).stdout
+    saved = json.loads((tmp_path / "d" / "credentials.json").read_text())
+    assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in out
+    assert f"export AWS_SECRET_ACCESS_KEY={saved['SecretAccessKey']}" in out
