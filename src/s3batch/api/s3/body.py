@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from s3batch.api.awschunked import AwsChunkedDecoder
 from s3batch.api.http import Request
 from s3batch.api.s3.errors import MissingContentLength
+from s3batch.api.s3.spool import Spool
 from s3batch.api.sigv4 import Verified
 from s3batch.objectstore.blobs import BlobWriter
 from s3batch.objectstore.checksums import UNSUPPORTED, BodyDigest, Digests, check, header_name
@@ -99,12 +100,19 @@ async def receive(
     in_memory = declared is not None and declared <= INLINE_MAX
     pieces: list[bytes] = []
     writer = None if in_memory else new_writer()
+    spool = None if writer is None else Spool(digest, writer)
     trailers: dict[str, str] = {}
     try:
-        async for data in _decoded(request, verified, chunked, trailers):
-            if data:
-                digest.update(data)
-                pieces.append(data) if writer is None else writer.write(data)
+        try:
+            async for data in _decoded(request, verified, chunked, trailers):
+                if spool is not None:
+                    await spool.write(data)
+                elif data:
+                    digest.update(data)
+                    pieces.append(data)
+        finally:
+            if spool is not None:
+                await spool.close()
         digests = digest.result()
         if declared is not None and digests.size != declared:
             raise IncompleteBody(
