@@ -21,9 +21,7 @@ from s3batch.objectstore.errors import (
 )
 from s3batch.objectstore.models import Attributes, Checksum, MultipartUpload, ObjectMeta, Part
 from s3batch.objectstore.naming import check_key
-from s3batch.objectstore.records import TOPIC, api_call
 from s3batch.objectstore.service import Body, ObjectStore
-from s3batch.state import outbox
 from s3batch.types import RequestContext
 
 logger = logging.getLogger(__name__)
@@ -121,16 +119,16 @@ class Multipart:
                 p.blob_id for n, p in uploaded.items() if n not in {q.part_number for q in parts}
             ]
             obj = _assemble(upload, parts, self.objects.clock.now())
-            if store.get_bucket(conn, bucket) is None:
+            found = store.get_bucket(conn, bucket)
+            if found is None:
                 raise NoSuchBucket(BucketName=bucket)
             old = store.get_object(conn, bucket, key, with_data=False)
             store.put_object(conn, obj)
             store.delete_upload(conn, upload_id)
             store.release_blobs(conn, unused + ([b for b, _ in old.segments] if old else []))
-            record = api_call(
-                "CompleteMultipartUpload", obj, ctx, obj.last_modified, uploadId=upload_id
+            self.objects.record_write(
+                conn, found, "CompleteMultipartUpload", obj, ctx, uploadId=upload_id
             )
-            outbox.append(conn, TOPIC, record, obj.last_modified)
         self.objects.purge_released()
         return obj
 

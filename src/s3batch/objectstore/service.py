@@ -9,6 +9,7 @@ one, never a half-written one; a blob orphaned by a crash is swept at start-up.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -33,6 +34,7 @@ from s3batch.objectstore.models import (
     ObjectMeta,
 )
 from s3batch.objectstore.naming import check_bucket_name, check_key
+from s3batch.objectstore.notifications import BUS_TOPIC, bus_message, object_event
 from s3batch.objectstore.records import TOPIC, api_call
 from s3batch.state import outbox
 from s3batch.state.db import Database
@@ -47,10 +49,13 @@ Body = bytes | BlobWriter
 class ObjectStore:
     """Buckets and objects, stored durably, with object events in the outbox."""
 
-    def __init__(self, db: Database, blobs: BlobStore, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, clock: Clock, account_id: str = "000000000000"
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.clock = clock
+        self.account_id = account_id
 
     # -- buckets ---------------------------------------------------------------------
 
@@ -143,16 +148,16 @@ class ObjectStore:
     def _commit_object(
         self, obj: ObjectMeta, ctx: RequestContext, event_name: str, **extra: object
     ) -> ObjectMeta:
-        now = obj.last_modified
         try:
             with self.db.transaction() as conn:
-                if store.get_bucket(conn, obj.bucket) is None:
+                bucket = store.get_bucket(conn, obj.bucket)
+                if bucket is None:
                     raise NoSuchBucket(BucketName=obj.bucket)
                 old = store.get_object(conn, obj.bucket, obj.key, with_data=False)
                 store.put_object(conn, obj)
                 if old is not None:
                     store.release_blobs(conn, [b for b, _ in old.segments])
-                outbox.append(conn, TOPIC, api_call(event_name, obj, ctx, now, **extra), now)
+                self.record_write(conn, bucket, event_name, obj, ctx, **extra)
         except BaseException:
             for blob_id, _ in obj.segments:
                 self.blobs.delete(blob_id)
@@ -160,6 +165,23 @@ class ObjectStore:
         if old is not None and old.segments:
             self.purge_released()
         return obj
+
+    def record_write(
+        self,
+        conn: sqlite3.Connection,
+        bucket: Bucket,
+        event_name: str,
+        obj: ObjectMeta,
+        ctx: RequestContext,
+        **extra: object,
+    ) -> None:
+        """In the write's transaction: the API call for trails, and S3's own event if enabled."""
+        now = obj.last_modified
+        record = api_call(event_name, obj, ctx, now, **extra)
+        outbox.append(conn, TOPIC, record, now)
+        if bucket.eventbridge_enabled:
+            event = object_event(event_name, obj, ctx, now, self.account_id, record["sequencer"])
+            outbox.append(conn, BUS_TOPIC, bus_message(event), now)
 
     def head_object(self, bucket: str, key: str) -> ObjectMeta:
         """An object's description without its bytes. Raises NoSuchBucket, NoSuchKey."""
@@ -193,14 +215,15 @@ class ObjectStore:
         """Delete an object; deleting a missing key succeeds. Returns whether one existed."""
         now = self.clock.now()
         with self.db.transaction() as conn:
-            if store.get_bucket(conn, bucket) is None:
+            found = store.get_bucket(conn, bucket)
+            if found is None:
                 raise NoSuchBucket(BucketName=bucket)
             old = store.get_object(conn, bucket, key, with_data=False)
             if old is None:
                 return False
             store.delete_object(conn, bucket, key)
             store.release_blobs(conn, [b for b, _ in old.segments])
-            outbox.append(conn, TOPIC, api_call("DeleteObject", old, ctx, now), now)
+            self.record_write(conn, found, "DeleteObject", replace(old, last_modified=now), ctx)
         self.purge_released()
         return True
 

@@ -1,0 +1,1 @@
+"""AWS Batch on one machine: definitions, queues, compute environments, jobs and their processes."""

@@ -1,0 +1,1 @@
+"""CloudTrail: trails select object-level data events; selected calls become CloudTrail records."""
