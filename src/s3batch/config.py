@@ -6,7 +6,7 @@ This is the only module that reads the environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,9 @@ class Settings:
     #: The 12-digit account id that appears in ARNs and events.
     account_id: str = "000000000000"
     access_key_id: str | None = None
-    secret_access_key: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    #: The environment the settings were read from (``${env:NAME}`` in stacks, jobs' PATH/HOME).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -41,12 +43,14 @@ class Settings:
         """
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "environ":
+                continue
             raw = environ.get(f"S3BATCH_{f.name.upper()}")
             if overrides.get(f.name) is not None:
                 values[f.name] = overrides[f.name]
             elif raw:
                 values[f.name] = raw
-        settings = cls(**values)
+        settings = cls(**values, environ=dict(environ))
         return settings._coerced()
 
     def _coerced(self) -> Settings:

@@ -12,9 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from s3batch.api.auth import Authenticator
 from s3batch.api.http import Receive, Request, Response, Scope, Send
-from s3batch.api.s3.call import S3Services
 from s3batch.api.s3.errors import error_response
-from s3batch.api.s3.routes import S3Protocol
 from s3batch.errors import S3BatchError
 
 logger = logging.getLogger(__name__)
@@ -25,15 +23,30 @@ Protocol = Callable[[Request], Awaitable[Response]]
 INTERNAL = "/_s3batch/"
 
 
+#: JSON-protocol ``X-Amz-Target`` prefixes and the service each names.
+TARGET_PREFIXES = {
+    "secretsmanager": "secretsmanager",
+    "AWSEvents": "events",
+    "Logs_20140328": "logs",
+    "CloudTrail_20131101": "cloudtrail",
+}
+
+
+def target_service(request: Request) -> str | None:
+    """The service a JSON-protocol request names in ``X-Amz-Target`` (even when unsigned)."""
+    target = request.headers.get("x-amz-target", "")
+    prefix = target.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+    return TARGET_PREFIXES.get(prefix)
+
+
 class ApiApp:
     """ASGI entry point for every AWS service s3batch speaks."""
 
-    def __init__(
-        self, services: S3Services, auth: Authenticator, ready: Callable[[], bool]
-    ) -> None:
+    def __init__(self, protocols: dict[str, Protocol], auth: Authenticator, ready: Callable[[], bool]) -> None:
         self.auth = auth
         self.ready = ready
-        self.protocols: dict[str, Protocol] = {"s3": S3Protocol(services, auth)}
+        #: Protocol adapters by the SigV4 service name they serve; "s3" also gets unsigned requests.
+        self.protocols = protocols
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -53,11 +66,13 @@ class ApiApp:
         """Answer one request."""
         if request.raw_path.startswith(INTERNAL):
             return self._internal(request)
-        try:
-            scope = self.auth.scope(request)
-        except S3BatchError as exc:
-            return error_response(exc, request.request_id, request.raw_path)
-        service = scope.service if scope else "s3"
+        service = target_service(request)
+        if service is None:
+            try:
+                scope = self.auth.scope(request)
+            except S3BatchError as exc:
+                return error_response(exc, request.request_id, request.raw_path)
+            service = scope.service if scope else "s3"
         protocol = self.protocols.get(service)
         if protocol is None:
             message = f"s3batch does not serve the '{service}' API on this endpoint yet."

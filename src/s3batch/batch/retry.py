@@ -21,7 +21,9 @@ def glob_match(pattern: str | None, value: str | None) -> bool:
     return value == pattern
 
 
-def _matches(rule: EvaluateOnExit, exit_code: int | None, reason: str | None, status_reason: str | None) -> bool:
+def _matches(
+    rule: EvaluateOnExit, exit_code: int | None, reason: str | None, status_reason: str | None
+) -> bool:
     code = None if exit_code is None else str(exit_code)
     return (
         glob_match(rule.on_exit_code, code)

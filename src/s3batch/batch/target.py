@@ -10,6 +10,8 @@ redelivered event never submits a second job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from s3batch.batch.errors import ClientException
 from s3batch.batch.service import BatchService
 from s3batch.types import Json
@@ -60,12 +62,15 @@ def submit_request(target: Json, payload: Json) -> Json:
 class BatchJobTarget:
     """Submits a Batch job for each event a rule delivers."""
 
-    def __init__(self, service: BatchService) -> None:
+    def __init__(self, service: BatchService, on_submit: Callable[[], None] = lambda: None) -> None:
         self.service = service
+        #: Hook called after each submission (the runtime wakes the scheduler with it).
+        self.on_submit = on_submit
 
     def deliver(self, event: Json, target: Json, payload: Json, delivery_id: str) -> str:
         """Submit (once per delivery id) and return the job's id."""
         trigger = {"eventId": event.get("id"), "deliveryId": delivery_id, "source": event.get("source"),
                    "detailType": event.get("detail-type")}
         job = self.service.submit_job(submit_request(target, payload), idempotency_key=delivery_id, trigger=trigger)
+        self.on_submit()
         return f"job {job.id}"

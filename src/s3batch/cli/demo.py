@@ -22,48 +22,18 @@ from s3batch.cli.child import ChildServer
 BUCKET, KEY = "s3-eventbridge-batch", "sample-data.txt"
 
 
-def sample_persons(rows: int = 50) -> bytes:
-    """A persons file like the tutorial's sample-data.txt (id, email, names, city)."""
-    first = [
-        "Ada",
-        "Grace",
-        "Alan",
-        "Edsger",
-        "Barbara",
-        "Donald",
-        "Frances",
-        "Ken",
-        "Radia",
-        "Tim",
-    ]
-    last = [
-        "Lovelace",
-        "Hopper",
-        "Turing",
-        "Dijkstra",
-        "Liskov",
-        "Knuth",
-        "Allen",
-        "Thompson",
-        "Perlman",
-        "Lee",
-    ]
-    cities = [
-        "London",
-        "New York",
-        "Manchester",
-        "Austin",
-        "Boston",
-        "Stanford",
-        "Pittsburgh",
-        "Berkeley",
-    ]
+def sample_persons(rows: int = 50, seed: int = 0) -> bytes:
+    """A persons file in the tutorial's shape: id, email, state, postal, address (CSV, no header)."""
+    first = ["ada", "grace", "alan", "edsger", "barbara", "donald", "frances", "ken", "radia", "tim"]
+    states = ["CA", "NY", "TX", "WA", "MA", "IL", "OR", "CO"]
+    streets = ["Main St", "Oak Ave", "Pine Rd", "Maple Dr", "Cedar Ln", "Elm St"]
     lines = []
     for i in range(rows):
-        f, la = first[i % len(first)], last[(i * 3) % len(last)]
-        lines.append(
-            f"P{i:04d},{f.lower()}.{la.lower()}{i}@example.com,{f},{la},{cities[i % len(cities)]}"
-        )
+        n = i + seed
+        name = first[n % len(first)]
+        postal = 10000 + (n * 7919) % 89999
+        address = f"{100 + n} {streets[n % len(streets)]}, Springfield"
+        lines.append(f"P{n:05d},{name}.{n}@example.com,{states[n % len(states)]},{postal},\"{address}\"")
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import click
 
 from s3batch import __version__
+from s3batch.cli.admin import jobs, logs, stack
 from s3batch.cli.demo import run_demo
 from s3batch.cli.serve import serve
 from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.credentials import read as read_credentials
 from s3batch.errors import S3BatchError
+from s3batch.loader import main as loader_main
 
 #: Exit codes.
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
@@ -44,6 +46,8 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for chatty in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 _data_dir = click.option(
@@ -110,6 +114,18 @@ def env(data_dir: Path | None, port: int | None) -> None:
 def demo(keep: bool) -> None:
     """Run the seed scenario end to end on a throwaway data dir."""
     run_demo(click.echo, keep=keep)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def load(args: tuple[str, ...]) -> None:
+    """The loader job: load an S3 object into tables (s3batch load --help)."""
+    sys.exit(loader_main(list(args)))
+
+
+cli.add_command(jobs)
+cli.add_command(logs)
+cli.add_command(stack)
 
 
 def main() -> None:

@@ -9,10 +9,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.concurrency import run_in_threadpool
 
 from s3batch.api.app import ApiApp
 from s3batch.api.auth import Authenticator
 from s3batch.api.s3.call import S3Services
+from s3batch.api.s3.routes import S3Protocol
+from s3batch.api.secretsmanager import SecretsManagerProtocol
 from s3batch.config import Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.runtime import Runtime
@@ -48,13 +51,17 @@ def banner(runtime: Runtime, endpoint: str) -> str:
 def make_server(runtime: Runtime) -> uvicorn.Server:
     """A uvicorn server for the runtime's API (not yet started)."""
     auth = Authenticator(runtime.credentials, runtime.clock)
-    services = S3Services(runtime.objects, runtime.multipart)
+    services = runtime.services
+    protocols = {
+        "s3": S3Protocol(S3Services(services.objects, services.multipart), auth),
+        "secretsmanager": SecretsManagerProtocol(services.secrets, auth),
+    }
     server: uvicorn.Server | None = None
 
     def ready() -> bool:
         return runtime.ready and server is not None and server.started
 
-    app = ApiApp(services, auth, ready)
+    app = ApiApp(protocols, auth, ready)
     config = uvicorn.Config(
         app,
         host=runtime.settings.host,
@@ -100,18 +107,20 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> None:
     runtime = Runtime.build(settings)
     try:
         server = make_server(runtime)
-        endpoint = f"http://{settings.host}:{settings.port}"
-        runtime.ready = True
+        endpoint = runtime.endpoint
         original = server.startup
 
         async def startup(sockets: list[socket.socket] | None = None) -> None:
+            # Listen first, then start databases and loops: jobs recovered at start-up
+            # must find the endpoint up. Health answers 200 only once this is done.
             await original(sockets)
             if server.started:
+                await run_in_threadpool(runtime.start)
                 announce(banner(runtime, endpoint))
 
         server.startup = startup  # type: ignore[method-assign]
         with _signals_end_quietly():
             server.run()
     finally:
-        runtime.close()
+        runtime.stop()
         logger.info("stopped", extra={"action": "stop"})

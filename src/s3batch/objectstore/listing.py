@@ -23,8 +23,11 @@ MAX_KEYS = 1000
 Cursor = tuple[str, bool]  # (key, inclusive)
 
 
-def successor(prefix: str) -> str:
-    """The smallest string that sorts after every string starting with ``prefix``."""
+def successor(prefix: str) -> str | None:
+    """The smallest string that sorts after every string starting with ``prefix``.
+
+    None when there is none (``prefix`` is all U+10FFFF): nothing sorts after those keys.
+    """
     while prefix:
         last = ord(prefix[-1]) + 1
         if last == 0xD800:
@@ -32,7 +35,7 @@ def successor(prefix: str) -> str:
         if last <= 0x10FFFF:
             return prefix[:-1] + chr(last)
         prefix = prefix[:-1]
-    return "\U0010ffff" * 2
+    return None
 
 
 def encode_token(cursor: Cursor) -> str:
@@ -51,11 +54,17 @@ def decode_token(token: str) -> Cursor:
     return str(key), bool(inclusive)
 
 
-def _start(prefix: str, after: str | None, token: str | None) -> Cursor:
+def _rolls_up(key: str, prefix: str, delimiter: str) -> bool:
+    """Whether ``key`` is itself a common prefix of this listing (a v1 NextMarker can be one)."""
+    return bool(delimiter) and key.endswith(delimiter) and key.find(delimiter, len(prefix)) == len(key) - len(delimiter)
+
+
+def _start(prefix: str, delimiter: str, after: str | None, token: str | None) -> Cursor:
     if token:
         return decode_token(token)
     if after and after >= prefix:
-        return after, False
+        beyond = successor(after) if _rolls_up(after, prefix, delimiter) else None
+        return (beyond, True) if beyond is not None else (after, False)
     return prefix, True
 
 
@@ -71,7 +80,7 @@ class _Page:
     def full(self) -> bool:
         return len(self.contents) + len(self.prefixes) >= self.max_keys
 
-    def add(self, item: ObjectMeta | str, resume: Cursor) -> bool:
+    def add(self, item: ObjectMeta | str, resume: Cursor | None) -> bool:
         """Add an item unless the page is full (then mark it truncated)."""
         if self.full:
             self.truncated = True
@@ -95,7 +104,7 @@ def list_page(
 ) -> Listing:
     """One page of a listing."""
     page = _Page(max(0, min(max_keys, MAX_KEYS)))
-    cursor = _start(prefix, after, token)
+    cursor = _start(prefix, delimiter, after, token)
     batch = page.max_keys + 1
     while not page.truncated:
         rows = store.objects_from(conn, bucket, cursor[0], cursor[1], batch)
@@ -114,7 +123,8 @@ def _walk(rows: list[ObjectMeta], page: _Page, prefix: str, delimiter: str) -> C
         cut = obj.key.find(delimiter, len(prefix)) if delimiter else -1
         if cut >= 0:
             common = obj.key[: cut + len(delimiter)]
-            jump = (successor(common), True)
+            beyond = successor(common)
+            jump = (beyond, True) if beyond is not None else None
             return jump if page.add(common, jump) else None
         if not page.add(obj, (obj.key, False)):
             return None

@@ -21,7 +21,7 @@ from s3batch.objectstore.errors import (
 )
 from s3batch.objectstore.models import Attributes, Checksum, MultipartUpload, ObjectMeta, Part
 from s3batch.objectstore.naming import check_key
-from s3batch.objectstore.service import Body, ObjectStore
+from s3batch.objectstore.service import Body, ObjectStore, discarded_on_error
 from s3batch.types import RequestContext
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,13 @@ class Multipart:
         self, bucket: str, key: str, upload_id: str, part_number: int, body: Body, digests: Digests
     ) -> Part:
         """Store one part (replacing an earlier part with the same number)."""
-        self.upload(bucket, key, upload_id)
-        if isinstance(body, bytes):
-            writer = self.objects.blobs.writer()
-            writer.write(body)
-            body = writer
-        blob_id = body.commit()
+        with discarded_on_error(body):
+            self.upload(bucket, key, upload_id)
+            if isinstance(body, bytes):
+                writer = self.objects.blobs.writer()
+                writer.write(body)
+                body = writer
+            blob_id = body.commit()
         part = Part(
             part_number,
             digests.size,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from s3batch.clock import Clock
@@ -46,6 +47,17 @@ logger = logging.getLogger(__name__)
 Body = bytes | BlobWriter
 
 
+@contextmanager
+def discarded_on_error(body: Body) -> Iterator[None]:
+    """Abort an uncommitted blob when the write is refused before it is stored."""
+    try:
+        yield
+    except BaseException:
+        if not isinstance(body, bytes):
+            body.abort()
+        raise
+
+
 class ObjectStore:
     """Buckets and objects, stored durably, with object events in the outbox."""
 
@@ -56,6 +68,8 @@ class ObjectStore:
         self.blobs = blobs
         self.clock = clock
         self.account_id = account_id
+        #: Hook called after every committed write (the runtime wakes the trail relay with it).
+        self.after_write: Callable[[], None] = lambda: None
 
     # -- buckets ---------------------------------------------------------------------
 
@@ -117,9 +131,10 @@ class ObjectStore:
         event_name: str = "PutObject",
     ) -> ObjectMeta:
         """Store an object whose body has been received and checked; return it."""
-        check_key(key)
-        self.bucket(bucket)
-        inline, segments = self._persist(body, digests.size)
+        with discarded_on_error(body):
+            check_key(key)
+            self.bucket(bucket)
+            inline, segments = self._persist(body, digests.size)
         checksum = None
         if digests.checksum_algorithm and digests.checksum_value:
             checksum = Checksum(digests.checksum_algorithm, digests.checksum_value)
@@ -162,6 +177,7 @@ class ObjectStore:
             for blob_id, _ in obj.segments:
                 self.blobs.delete(blob_id)
             raise
+        self.written()
         if old is not None and old.segments:
             self.purge_released()
         return obj
@@ -182,6 +198,13 @@ class ObjectStore:
         if bucket.eventbridge_enabled:
             event = object_event(event_name, obj, ctx, now, self.account_id, record["sequencer"])
             outbox.append(conn, BUS_TOPIC, bus_message(event), now)
+
+    def written(self) -> None:
+        """Run the after-write hook (a failure is logged, never raised)."""
+        try:
+            self.after_write()
+        except Exception:  # a failing hook must not fail a write that has committed
+            logger.exception("after_write hook failed", extra={"action": "after_write"})
 
     def head_object(self, bucket: str, key: str) -> ObjectMeta:
         """An object's description without its bytes. Raises NoSuchBucket, NoSuchKey."""
@@ -224,6 +247,7 @@ class ObjectStore:
             store.delete_object(conn, bucket, key)
             store.release_blobs(conn, [b for b, _ in old.segments])
             self.record_write(conn, found, "DeleteObject", replace(old, last_modified=now), ctx)
+        self.written()
         self.purge_released()
         return True
 

@@ -9,6 +9,7 @@ Secret values may come from the environment: ``${env:NAME}``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,13 +149,14 @@ def _trail(item: Doc, where: str) -> Doc:
 
 
 def _rule(item: Doc, where: str) -> Doc:
-    check("events", "PutRule", {k: v for k, v in item.items() if k != "Targets"}, where)
     if "EventPattern" not in item:
-        raise ConfigError(
-            f"{where}: 'EventPattern' is required (scheduled rules are not supported)"
-        )
-    check("events", "PutTargets", {"Targets": item.get("Targets", [])}, where)
-    return item
+        raise ConfigError(f"{where}: 'EventPattern' is required (scheduled rules are not supported)")
+    rule = dict(item)
+    if isinstance(rule["EventPattern"], dict):  # YAML may spell the pattern out; AWS takes JSON text
+        rule["EventPattern"] = json.dumps(rule["EventPattern"])
+    check("events", "PutRule", {k: v for k, v in rule.items() if k != "Targets"}, where)
+    check("events", "PutTargets", {"Targets": rule.get("Targets", [])}, where)
+    return rule
 
 
 def _checked(doc: Doc, section: str, operation: tuple[str, str], source: str) -> list[Doc]:
@@ -218,9 +220,11 @@ def read_text(text: str, source: str, environ: Mapping[str, str]) -> Stack:
 def load(path: Path, environ: Mapping[str, str]) -> Stack:
     """Read a stack file. Raises ConfigError naming the problem."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read stack file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     return read_text(text, str(path), environ)
 
 

@@ -1,6 +1,7 @@
 -- The whole current schema of the s3batch state database. New databases are created from
 -- this file; existing ones are upgraded by migrations/NNNN_*.sql. A test checks both agree.
 
+-- from 0001_initial.sql
 CREATE TABLE buckets (
     name                TEXT PRIMARY KEY,
     region              TEXT NOT NULL,
@@ -68,3 +69,187 @@ CREATE TABLE outbox (
     acked_at   TEXT
 );
 CREATE INDEX outbox_pending ON outbox (topic, id) WHERE acked_at IS NULL;
+
+-- from 0002_batch_logs.sql
+-- Times are epoch milliseconds (AWS Batch and CloudWatch Logs speak epoch ms); `spec` columns
+-- keep the AWS request a resource was created from, as JSON, for Describe* answers.
+CREATE TABLE compute_environments (
+    name         TEXT PRIMARY KEY,
+    arn          TEXT NOT NULL UNIQUE,
+    type         TEXT NOT NULL CHECK (type IN ('MANAGED', 'UNMANAGED')),
+    compute_type TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
+    max_vcpus    INTEGER NOT NULL,
+    spec         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+-- `id` is the creation order: the tie-break between queues of equal priority.
+CREATE TABLE job_queues (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    arn        TEXT NOT NULL UNIQUE,
+    state      TEXT NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
+    priority   INTEGER NOT NULL,
+    ce_order   TEXT NOT NULL,
+    spec       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- One row per revision. `fingerprint` identifies the registered content, so reloading a
+-- stack does not register an identical definition again.
+CREATE TABLE job_definitions (
+    name           TEXT NOT NULL,
+    revision       INTEGER NOT NULL,
+    arn            TEXT NOT NULL UNIQUE,
+    status         TEXT NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE')),
+    type           TEXT NOT NULL,
+    parameters     TEXT NOT NULL,
+    container      TEXT NOT NULL,
+    retry_strategy TEXT NOT NULL,
+    timeout        INTEGER,
+    spec           TEXT NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (name, revision)
+) WITHOUT ROWID;
+
+-- `seq` is the submission order (FIFO within a queue). `status` changes only through the
+-- guarded transition in batch/store.py, which also appends a job_events row.
+CREATE TABLE jobs (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    arn             TEXT NOT NULL,
+    queue           TEXT NOT NULL,
+    queue_arn       TEXT NOT NULL,
+    definition_arn  TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN
+                        ('SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED')),
+    status_reason   TEXT,
+    parameters      TEXT NOT NULL,
+    container       TEXT NOT NULL,
+    vcpus           REAL NOT NULL,
+    memory          INTEGER,
+    retry_strategy  TEXT NOT NULL,
+    timeout         INTEGER,
+    attempts        TEXT NOT NULL DEFAULT '[]',
+    exit_code       INTEGER,
+    reason          TEXT,
+    log_stream_name TEXT,
+    compute_env     TEXT,
+    pgid            INTEGER,
+    created_at      INTEGER NOT NULL,
+    started_at      INTEGER,
+    stopped_at      INTEGER,
+    idempotency_key TEXT UNIQUE,
+    trigger_info    TEXT
+);
+
+CREATE INDEX jobs_by_status ON jobs (status, queue, seq);
+
+CREATE TABLE job_events (
+    id          INTEGER PRIMARY KEY,
+    job_id      TEXT NOT NULL REFERENCES jobs(id),
+    at          INTEGER NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    reason      TEXT
+);
+
+CREATE INDEX job_events_by_job ON job_events (job_id, id);
+
+CREATE TABLE log_groups (
+    name       TEXT PRIMARY KEY,
+    arn        TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- `next_seq` numbers the stream's events in insertion order (the paging tokens' position).
+CREATE TABLE log_streams (
+    id                    INTEGER PRIMARY KEY,
+    group_name            TEXT NOT NULL REFERENCES log_groups(name),
+    name                  TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    first_event_timestamp INTEGER,
+    last_event_timestamp  INTEGER,
+    last_ingestion_time   INTEGER,
+    next_seq              INTEGER NOT NULL DEFAULT 1,
+    stored_bytes          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (group_name, name)
+);
+
+CREATE TABLE log_events (
+    stream_id      INTEGER NOT NULL REFERENCES log_streams(id),
+    seq            INTEGER NOT NULL,
+    timestamp      INTEGER NOT NULL,
+    ingestion_time INTEGER NOT NULL,
+    message        TEXT NOT NULL,
+    PRIMARY KEY (stream_id, seq)
+) WITHOUT ROWID;
+
+-- from 0003_events_trail.sql
+CREATE TABLE trails (
+    name    TEXT PRIMARY KEY,
+    arn     TEXT NOT NULL,
+    request TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE trail_events (
+    event_id   TEXT PRIMARY KEY,
+    event_time TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    bucket     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    record     TEXT NOT NULL
+);
+
+CREATE TABLE rules (
+    bus         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    arn         TEXT NOT NULL,
+    pattern     TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'ENABLED',
+    description TEXT,
+    targets     TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (bus, name)
+) WITHOUT ROWID;
+
+-- Bumped by every rule change, so dispatchers know to recompile their matcher.
+CREATE TABLE rules_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO rules_version (id, version) VALUES (1, 0);
+
+-- Every event the bus received, with the rules it matched.
+CREATE TABLE bus_events (
+    event_id    TEXT PRIMARY KEY,
+    bus         TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    matched     TEXT NOT NULL DEFAULT '[]'
+);
+
+-- What each (event, rule, target) delivery did: the job it submitted, or why it failed.
+CREATE TABLE deliveries (
+    event_id   TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    target_id  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (event_id, rule, target_id)
+) WITHOUT ROWID;
+
+-- from 0004_secrets.sql
+CREATE TABLE secrets (
+    name               TEXT PRIMARY KEY,
+    arn                TEXT NOT NULL UNIQUE,
+    description        TEXT,
+    created_at         TEXT NOT NULL,
+    changed_at         TEXT NOT NULL,
+    version_id         TEXT NOT NULL,
+    version_created_at TEXT NOT NULL,
+    secret_string      TEXT NOT NULL
+) WITHOUT ROWID;

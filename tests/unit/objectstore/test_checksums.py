@@ -32,7 +32,9 @@ HELLO_WORLD_MD5_B64 = "XrY7u+Ae7tCTyyK7j1rNww=="  # md5(b"hello world")
 HELLO_WORLD_SHA256_HEX = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
 
 
-def _digest(data: bytes, *, sha256: bool = False, algorithm: str | None = None, pieces: int = 1) -> Digests:
+def _digest(
+    data: bytes, *, sha256: bool = False, algorithm: str | None = None, pieces: int = 1
+) -> Digests:
     body = BodyDigest(want_sha256=sha256, checksum_algorithm=algorithm)
     step = max(1, len(data) // pieces)
     for i in range(0, len(data), step):
@@ -58,7 +60,10 @@ def test_digests_do_not_depend_on_how_the_body_is_split() -> None:
 
 def test_multipart_etag_is_md5_of_the_binary_part_md5s_then_part_count() -> None:
     part_md5s = [hashlib.md5(b"hello ").digest(), hashlib.md5(b"world").digest()]
-    assert [m.hex() for m in part_md5s] == ["f814893777bcc2295fff05f00e508da6", "7d793037a0760186574b0282f2f435e7"]
+    assert [m.hex() for m in part_md5s] == [
+        "f814893777bcc2295fff05f00e508da6",
+        "7d793037a0760186574b0282f2f435e7",
+    ]
     assert multipart_etag(part_md5s) == '"e09e4fd6265b36115fe3db32df945d84-2"'
 
 
@@ -75,7 +80,12 @@ def test_multipart_etag_of_one_part_still_carries_the_count_and_differs_from_its
 
 @pytest.mark.parametrize(
     ("algorithm", "expected"),
-    [("CRC32", CRC32_CHECK), ("crc32", CRC32_CHECK), ("SHA1", SHA1_CHECK), ("sha256", SHA256_CHECK)],
+    [
+        ("CRC32", CRC32_CHECK),
+        ("crc32", CRC32_CHECK),
+        ("SHA1", SHA1_CHECK),
+        ("sha256", SHA256_CHECK),
+    ],
 )
 def test_flexible_checksum_values(algorithm: str, expected: str) -> None:
     digests = _digest(CHECK_INPUT, algorithm=algorithm, pieces=4)
@@ -98,9 +108,18 @@ def test_composite_crc32_is_the_crc_of_the_part_crcs_then_part_count() -> None:
 
 
 def test_composite_sha256() -> None:
-    parts = [_digest(b"hello ", algorithm="SHA256").checksum_value, _digest(b"world", algorithm="SHA256").checksum_value]
-    assert parts == ["XjI1qDRuWkWF+MWFYvUFK4/iajuxIuHpbHZ4SWTfxGE=", "SG6kYiTRu0+2gPNPfJrZao8k7Ii+c+qOWmxlJg6cuKc="]
-    assert composite("SHA256", [p for p in parts if p]) == "Zhie15keHg/OBlOZxcoF/BXCgYZaeimRvdZnwUZqkaQ=-2"
+    parts = [
+        _digest(b"hello ", algorithm="SHA256").checksum_value,
+        _digest(b"world", algorithm="SHA256").checksum_value,
+    ]
+    assert parts == [
+        "XjI1qDRuWkWF+MWFYvUFK4/iajuxIuHpbHZ4SWTfxGE=",
+        "SG6kYiTRu0+2gPNPfJrZao8k7Ii+c+qOWmxlJg6cuKc=",
+    ]
+    assert (
+        composite("SHA256", [p for p in parts if p])
+        == "Zhie15keHg/OBlOZxcoF/BXCgYZaeimRvdZnwUZqkaQ=-2"
+    )
 
 
 @pytest.mark.parametrize("name", ["CRC32C", "crc32c", "CRC64NVME"])

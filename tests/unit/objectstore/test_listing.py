@@ -50,11 +50,15 @@ def _entries(listing: Listing) -> list[Entry]:
     return sorted(found, key=_utf8)
 
 
-def _page(db: Database, prefix: str = "", delimiter: str = "", max_keys: int = 1000, **kw: str | None) -> Listing:
+def _page(
+    db: Database, prefix: str = "", delimiter: str = "", max_keys: int = 1000, **kw: str | None
+) -> Listing:
     return list_page(db.conn, BUCKET, prefix, delimiter, max_keys, **kw)
 
 
-def _walk_tokens(db: Database, prefix: str, delimiter: str, max_keys: int, after: str | None = None) -> list[list[Entry]]:
+def _walk_tokens(
+    db: Database, prefix: str, delimiter: str, max_keys: int, after: str | None = None
+) -> list[list[Entry]]:
     """Every page of a listing, following continuation tokens as a v2 client does."""
     pages: list[list[Entry]] = []
     token = None
@@ -69,7 +73,9 @@ def _walk_tokens(db: Database, prefix: str, delimiter: str, max_keys: int, after
     raise AssertionError(f"listing did not end: last pages {pages[-3:]}")
 
 
-def reference(keys: Iterable[str], prefix: str, delimiter: str, after: str | None = None) -> list[Entry]:
+def reference(
+    keys: Iterable[str], prefix: str, delimiter: str, after: str | None = None
+) -> list[Entry]:
     """The naive listing: sort by UTF-8 bytes, filter, roll up."""
     out: list[Entry] = []
     for key in sorted(keys, key=lambda k: k.encode("utf-8")):
@@ -85,8 +91,28 @@ def reference(keys: Iterable[str], prefix: str, delimiter: str, after: str | Non
 # -- order, prefix, delimiter ------------------------------------------------------------
 
 AWKWARD_KEYS = [
-    "a", "A", "Z", "a b", "a+b", "a%2Bb", "a%b", "a//b", "a/./b", "../x", "./x", "/lead",
-    "é", "e\u0301", "ÿ", "\u0100", "\ud7ff", "\ue000", "\uffff", "😀", "😀/x", "\U0010ffff",
+    "a",
+    "A",
+    "Z",
+    "a b",
+    "a+b",
+    "a%2Bb",
+    "a%b",
+    "a//b",
+    "a/./b",
+    "../x",
+    "./x",
+    "/lead",
+    "é",
+    "e\u0301",
+    "ÿ",
+    "\u0100",
+    "\ud7ff",
+    "\ue000",
+    "\uffff",
+    "😀",
+    "😀/x",
+    "\U0010ffff",
 ]
 
 
@@ -107,9 +133,16 @@ def test_listing_reads_only_its_bucket(db: Database) -> None:
 
 def test_listing_returns_object_descriptions_without_their_bytes(db: Database) -> None:
     with db.transaction() as conn:
-        store.put_object(conn, ObjectMeta(BUCKET, "k", 3, '"x"', T0, Attributes("text/plain"), inline=b"abc"))
+        store.put_object(
+            conn, ObjectMeta(BUCKET, "k", 3, '"x"', T0, Attributes("text/plain"), inline=b"abc")
+        )
     (obj,) = _page(db).contents
-    assert (obj.key, obj.size, obj.etag, obj.attributes.content_type) == ("k", 3, '"x"', "text/plain")
+    assert (obj.key, obj.size, obj.etag, obj.attributes.content_type) == (
+        "k",
+        3,
+        '"x"',
+        "text/plain",
+    )
     assert obj.inline is None
 
 
@@ -122,7 +155,17 @@ def test_prefix_selects_keys_that_start_with_it(db: Database) -> None:
 
 
 def test_delimiter_rolls_up_everything_after_its_first_occurrence(db: Database) -> None:
-    _fill(db, ["photos/2024/jan/1.jpg", "photos/2024/feb/2.jpg", "photos/2023/x.jpg", "photos/top.jpg", "readme", "photos/"])
+    _fill(
+        db,
+        [
+            "photos/2024/jan/1.jpg",
+            "photos/2024/feb/2.jpg",
+            "photos/2023/x.jpg",
+            "photos/top.jpg",
+            "readme",
+            "photos/",
+        ],
+    )
     page = _page(db, delimiter="/")
     assert [o.key for o in page.contents] == ["readme"]
     assert page.common_prefixes == ["photos/"]
@@ -145,12 +188,22 @@ def test_double_slash_and_dot_segments_are_ordinary_characters(db: Database) -> 
     ("delimiter", "prefixes", "contents"),
     [
         ("--", ["logs--", "x--"], ["lab", "logs-abc", "plain", "x-y", "x-éz"]),
-        ("ab", ["lab", "logs-ab"], ["logs--2024--a", "logs--2024--b", "plain", "x--1", "x-y", "x-éz"]),
-        ("é", ["x-é"], ["lab", "logs--2024--a", "logs--2024--b", "logs-abc", "plain", "x--1", "x-y"]),
+        (
+            "ab",
+            ["lab", "logs-ab"],
+            ["logs--2024--a", "logs--2024--b", "plain", "x--1", "x-y", "x-éz"],
+        ),
+        (
+            "é",
+            ["x-é"],
+            ["lab", "logs--2024--a", "logs--2024--b", "logs-abc", "plain", "x--1", "x-y"],
+        ),
         ("2024--", ["logs--2024--"], ["lab", "logs-abc", "plain", "x--1", "x-y", "x-éz"]),
     ],
 )
-def test_multi_character_delimiters(db: Database, delimiter: str, prefixes: list[str], contents: list[str]) -> None:
+def test_multi_character_delimiters(
+    db: Database, delimiter: str, prefixes: list[str], contents: list[str]
+) -> None:
     _fill(db, ["logs--2024--a", "logs--2024--b", "logs-abc", "lab", "x--1", "x-y", "x-éz", "plain"])
     page = _page(db, delimiter=delimiter)
     assert page.common_prefixes == prefixes
@@ -250,14 +303,18 @@ def test_marker_equal_to_a_common_prefix_moves_past_that_prefix(db: Database) ->
     first = _page(db, delimiter="/", max_keys=1)
     assert first.common_prefixes == ["a/"] and first.is_truncated
     second = _page(db, delimiter="/", max_keys=1, after="a/")
-    assert second.common_prefixes == [], "the prefix a/ was already returned: paging would never end"
+    assert second.common_prefixes == [], (
+        "the prefix a/ was already returned: paging would never end"
+    )
     assert [o.key for o in second.contents] == ["b"]
 
 
 # -- tokens -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cursor", [("a/b", False), ("b0", True), ("é😀\U0010ffff+%2B", False), ("", True)])
+@pytest.mark.parametrize(
+    "cursor", [("a/b", False), ("b0", True), ("é😀\U0010ffff+%2B", False), ("", True)]
+)
 def test_token_round_trip(cursor: tuple[str, bool]) -> None:
     token = encode_token(cursor)
     assert decode_token(token) == cursor
@@ -287,17 +344,29 @@ def test_a_bad_continuation_token_is_invalid_argument(db: Database, token: str) 
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
-    [("a", "b"), ("a/", "a0"), ("é", "ê"), ("a\ud7ff", "a\ue000"), ("a\U0010ffff", "b"), ("x\uffff", "x\U00010000")],
+    [
+        ("a", "b"),
+        ("a/", "a0"),
+        ("é", "ê"),
+        ("a\ud7ff", "a\ue000"),
+        ("a\U0010ffff", "b"),
+        ("x\uffff", "x\U00010000"),
+    ],
 )
 def test_successor_examples(prefix: str, expected: str) -> None:
     assert successor(prefix) == expected
 
 
-SUCCESSOR_CHARS = st.sampled_from(["a", "z", "/", "\x7f", "é", "\ud7ff", "\ue000", "\uffff", "😀", "\U0010fffe", "\U0010ffff"])
+SUCCESSOR_CHARS = st.sampled_from(
+    ["a", "z", "/", "\x7f", "é", "\ud7ff", "\ue000", "\uffff", "😀", "\U0010fffe", "\U0010ffff"]
+)
 
 
 @settings(max_examples=300, database=None, derandomize=True)
-@given(prefix=st.lists(SUCCESSOR_CHARS, min_size=1, max_size=4).map("".join), rest=st.lists(SUCCESSOR_CHARS, max_size=4).map("".join))
+@given(
+    prefix=st.lists(SUCCESSOR_CHARS, min_size=1, max_size=4).map("".join),
+    rest=st.lists(SUCCESSOR_CHARS, max_size=4).map("".join),
+)
 def test_successor_sorts_after_every_string_with_the_prefix(prefix: str, rest: str) -> None:
     bound = successor(prefix).encode("utf-8")
     assert (prefix + rest).encode("utf-8") < bound
@@ -305,9 +374,29 @@ def test_successor_sorts_after_every_string_with_the_prefix(prefix: str, rest: s
 
 # -- differential test against the naive reference -------------------------------------------------
 
-KEY_TOKENS = ["a", "b", "/", "//", "../", "+", "%", "%2B", " ", "é", "ab", "\u00ff", "\ud7ff", "\ue000", "\uffff", "😀", "\U0010ffff"]
+KEY_TOKENS = [
+    "a",
+    "b",
+    "/",
+    "//",
+    "../",
+    "+",
+    "%",
+    "%2B",
+    " ",
+    "é",
+    "ab",
+    "\u00ff",
+    "\ud7ff",
+    "\ue000",
+    "\uffff",
+    "😀",
+    "\U0010ffff",
+]
 DELIMITERS = ["", "/", "//", "ab", "+", "%", "é", "\ud7ff", "\uffff", "\U0010ffff", "a"]
-keys_st = st.sets(st.lists(st.sampled_from(KEY_TOKENS), min_size=1, max_size=5).map("".join), max_size=30)
+keys_st = st.sets(
+    st.lists(st.sampled_from(KEY_TOKENS), min_size=1, max_size=5).map("".join), max_size=30
+)
 prefix_st = st.lists(st.sampled_from(KEY_TOKENS), max_size=2).map("".join)
 
 
@@ -316,8 +405,19 @@ def test_paging_matches_the_naive_reference(tmp_path: Path) -> None:
     with database.transaction() as conn:
         store.insert_bucket(conn, Bucket(BUCKET, "us-east-1", T0))
 
-    @settings(max_examples=250, database=None, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(keys=keys_st, prefix=prefix_st, delimiter=st.sampled_from(DELIMITERS), size=st.integers(1, 6))
+    @settings(
+        max_examples=250,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        keys=keys_st,
+        prefix=prefix_st,
+        delimiter=st.sampled_from(DELIMITERS),
+        size=st.integers(1, 6),
+    )
     def check(keys: set[str], prefix: str, delimiter: str, size: int) -> None:
         _fill(database, keys)
         pages = _walk_tokens(database, prefix, delimiter, size)
@@ -336,7 +436,13 @@ def test_start_after_matches_the_naive_reference(tmp_path: Path) -> None:
     with database.transaction() as conn:
         store.insert_bucket(conn, Bucket(BUCKET, "us-east-1", T0))
 
-    @settings(max_examples=150, database=None, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=150,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(keys=keys_st, prefix=prefix_st, after=prefix_st, size=st.integers(1, 6))
     def check(keys: set[str], prefix: str, after: str, size: int) -> None:
         _fill(database, keys)

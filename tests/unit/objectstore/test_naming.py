@@ -6,7 +6,12 @@ import pytest
 
 from s3batch.errors import InvalidRequest
 from s3batch.objectstore.errors import InvalidBucketName, KeyTooLongError
-from s3batch.objectstore.naming import MAX_KEY_BYTES, bucket_name_problem, check_bucket_name, check_key
+from s3batch.objectstore.naming import (
+    MAX_KEY_BYTES,
+    bucket_name_problem,
+    check_bucket_name,
+    check_key,
+)
 
 
 @pytest.mark.parametrize(

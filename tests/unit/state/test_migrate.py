@@ -25,7 +25,9 @@ def _master(path: Path) -> list[tuple[str, str, str, str | None]]:
     """sqlite_master with the whitespace of each statement normalised."""
     conn = sqlite3.connect(path)
     try:
-        rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        rows = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
     finally:
         conn.close()
     return [(t, n, tbl, " ".join(sql.split()) if sql else None) for t, n, tbl, sql in rows]
@@ -57,7 +59,9 @@ def _fresh_master(tmp_path: Path) -> list[tuple[str, str, str, str | None]]:
 
 def test_migration_files_are_numbered_one_to_n_without_gaps() -> None:
     assert MIGRATIONS, "no migrations shipped"
-    assert all(re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", p.name) for p in MIGRATIONS), [p.name for p in MIGRATIONS]
+    assert all(re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", p.name) for p in MIGRATIONS), [
+        p.name for p in MIGRATIONS
+    ]
     assert [_number(p) for p in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     assert latest_version() == len(MIGRATIONS)
 
@@ -71,7 +75,15 @@ def test_new_database_gets_schema_and_latest_user_version(tmp_path: Path) -> Non
     db.close()
     assert _user_version(tmp_path / "state.db") == len(MIGRATIONS)
     names = {row[1] for row in _fresh_master(tmp_path) if row[0] in ("table", "index") and row[3]}
-    assert {"buckets", "objects", "uploads", "upload_parts", "released_blobs", "outbox", "outbox_pending"} <= names
+    assert {
+        "buckets",
+        "objects",
+        "uploads",
+        "upload_parts",
+        "released_blobs",
+        "outbox",
+        "outbox_pending",
+    } <= names
 
 
 def test_schema_sql_and_all_migrations_produce_the_same_sqlite_master(tmp_path: Path) -> None:
@@ -81,7 +93,9 @@ def test_schema_sql_and_all_migrations_produce_the_same_sqlite_master(tmp_path: 
 
 
 @pytest.mark.parametrize("start", range(len(MIGRATIONS)))
-def test_opening_an_old_database_upgrades_it_to_the_current_schema(tmp_path: Path, start: int) -> None:
+def test_opening_an_old_database_upgrades_it_to_the_current_schema(
+    tmp_path: Path, start: int
+) -> None:
     path = tmp_path / "old.db"
     _build_from_migrations(path, up_to=start)
     Database(path).close()
@@ -103,7 +117,9 @@ def test_database_newer_than_the_code_is_refused_and_left_alone(tmp_path: Path) 
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match=rf"schema {len(MIGRATIONS) + 1}, newer .*\({len(MIGRATIONS)}\)"):
+    with pytest.raises(
+        RuntimeError, match=rf"schema {len(MIGRATIONS) + 1}, newer .*\({len(MIGRATIONS)}\)"
+    ):
         Database(path)
     assert _user_version(path) == len(MIGRATIONS) + 1
     assert _master(path) == []
@@ -122,7 +138,9 @@ def test_upgrade_runs_only_the_migrations_above_the_stored_version(
 ) -> None:
     path = tmp_path / "state.db"
     Database(path).close()
-    number = _with_extra_migration(monkeypatch, "CREATE TABLE extra (x INTEGER);\nCREATE INDEX extra_x ON extra (x);\n")
+    number = _with_extra_migration(
+        monkeypatch, "CREATE TABLE extra (x INTEGER);\nCREATE INDEX extra_x ON extra (x);\n"
+    )
     # Re-running 0001 would fail with "table buckets already exists".
     Database(path).close()
     assert _user_version(path) == number
@@ -136,7 +154,9 @@ def test_failed_upgrade_rolls_back_every_statement_and_the_version(
     path = tmp_path / "state.db"
     Database(path).close()
     before = _master(path)
-    _with_extra_migration(monkeypatch, "CREATE TABLE extra (x INTEGER);\nCREATE TABLE buckets (y);\n")
+    _with_extra_migration(
+        monkeypatch, "CREATE TABLE extra (x INTEGER);\nCREATE TABLE buckets (y);\n"
+    )
     with pytest.raises(sqlite3.OperationalError, match="already exists"):
         Database(path)
     assert _master(path) == before

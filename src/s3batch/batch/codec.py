@@ -1,0 +1,153 @@
+"""Batch values ↔ AWS-shaped JSON (camelCase), as stored in JSON columns and sent on the wire (pure)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from s3batch.batch.models import (
+    Attempt,
+    ContainerDetail,
+    ContainerProperties,
+    EvaluateOnExit,
+    Job,
+    Pair,
+    RetryStrategy,
+)
+from s3batch.types import Json
+
+
+def _compact(shape: dict[str, Json]) -> dict[str, Json]:
+    return {k: v for k, v in shape.items() if v is not None}
+
+
+def pairs_to_json(pairs: tuple[Pair, ...], key: str) -> list[dict[str, str]]:
+    """``(name, value)`` pairs as ``[{key: name, "value": value}]``."""
+    return [{key: name, "value": value} for name, value in pairs]
+
+
+def pairs_from_json(items: Json, key: str) -> tuple[Pair, ...]:
+    """The inverse of :func:`pairs_to_json`."""
+    return tuple((str(i[key]), str(i["value"])) for i in items or [])
+
+
+def retry_to_json(strategy: RetryStrategy) -> dict[str, Json]:
+    """A RetryStrategy shape."""
+    shape: dict[str, Json] = {"attempts": strategy.attempts}
+    if strategy.evaluate_on_exit:
+        shape["evaluateOnExit"] = [
+            _compact(
+                {
+                    "action": r.action,
+                    "onStatusReason": r.on_status_reason,
+                    "onReason": r.on_reason,
+                    "onExitCode": r.on_exit_code,
+                }
+            )
+            for r in strategy.evaluate_on_exit
+        ]
+    return shape
+
+
+def retry_from_json(shape: Json) -> RetryStrategy:
+    """The inverse of :func:`retry_to_json`."""
+    rules = tuple(
+        EvaluateOnExit(r["action"], r.get("onStatusReason"), r.get("onReason"), r.get("onExitCode"))
+        for r in shape.get("evaluateOnExit", [])
+    )
+    return RetryStrategy(int(shape.get("attempts", 1)), rules)
+
+
+def properties_to_json(props: ContainerProperties) -> dict[str, Json]:
+    """The parts of a ContainerProperties shape s3batch acts on."""
+    return _compact(
+        {
+            "image": props.image,
+            "command": list(props.command),
+            "environment": pairs_to_json(props.environment, "name"),
+            "resourceRequirements": pairs_to_json(props.resource_requirements, "type"),
+        }
+    )
+
+
+def properties_from_json(shape: Json) -> ContainerProperties:
+    """The inverse of :func:`properties_to_json`."""
+    return ContainerProperties(
+        tuple(shape.get("command", [])),
+        pairs_from_json(shape.get("environment"), "name"),
+        pairs_from_json(shape.get("resourceRequirements"), "type"),
+        shape.get("image"),
+    )
+
+
+def container_to_json(detail: ContainerDetail) -> dict[str, Json]:
+    """A ContainerDetail shape."""
+    return _compact(
+        {
+            "image": detail.image,
+            "command": list(detail.command),
+            "environment": pairs_to_json(detail.environment, "name"),
+            "resourceRequirements": pairs_to_json(detail.resource_requirements, "type"),
+            "vcpus": detail.vcpus,
+            "memory": detail.memory,
+            "exitCode": detail.exit_code,
+            "reason": detail.reason,
+            "logStreamName": detail.log_stream_name,
+        }
+    )
+
+
+def attempt_to_json(attempt: Attempt) -> dict[str, Json]:
+    """An AttemptDetail shape."""
+    container = _compact(
+        {
+            "exitCode": attempt.exit_code,
+            "reason": attempt.reason,
+            "logStreamName": attempt.log_stream_name,
+        }
+    )
+    return _compact(
+        {
+            "container": container,
+            "startedAt": attempt.started_at,
+            "stoppedAt": attempt.stopped_at,
+            "statusReason": attempt.status_reason,
+        }
+    )
+
+
+def attempt_from_json(shape: Json) -> Attempt:
+    """The inverse of :func:`attempt_to_json`."""
+    container = cast(dict[str, Json], shape.get("container", {}))
+    return Attempt(
+        shape.get("startedAt"),
+        shape.get("stoppedAt"),
+        shape.get("statusReason"),
+        container.get("exitCode"),
+        container.get("reason"),
+        container.get("logStreamName"),
+    )
+
+
+def job_detail(job: Job) -> dict[str, Json]:
+    """A JobDetail shape (DescribeJobs), plus s3batch's ``trigger``: the event that submitted it."""
+    return _compact(
+        {
+            "jobArn": job.arn,
+            "jobName": job.name,
+            "jobId": job.id,
+            "jobQueue": job.queue_arn,
+            "status": str(job.status),
+            "statusReason": job.status_reason,
+            "attempts": [attempt_to_json(a) for a in job.attempts],
+            "createdAt": job.created_at,
+            "startedAt": job.started_at,
+            "stoppedAt": job.stopped_at,
+            "jobDefinition": job.definition_arn,
+            "parameters": dict(job.parameters),
+            "container": container_to_json(job.container),
+            "retryStrategy": retry_to_json(job.retry_strategy),
+            "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
+            "platformCapabilities": ["EC2"],
+            "trigger": job.submission.trigger,
+        }
+    )

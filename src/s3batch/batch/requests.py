@@ -1,0 +1,261 @@
+"""Create/Register requests in AWS's shapes → entities, validated as AWS does (pure).
+
+Requests are the JSON bodies of CreateComputeEnvironment, CreateJobQueue and
+RegisterJobDefinition, with boto3's field names. Errors are :class:`ClientException`
+naming the field. AWS's ``timeout.attemptDurationSeconds >= 60`` is the API's check, not
+the model's: a definition may hold a shorter timeout (tests, stack files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import cast
+
+from s3batch.batch.errors import ClientException
+from s3batch.batch.models import (
+    ComputeEnvironment,
+    ComputeType,
+    ContainerProperties,
+    EvaluateOnExit,
+    JobDefinition,
+    JobQueue,
+    Pair,
+    RetryStrategy,
+    State,
+)
+from s3batch.types import Json
+
+#: Job names: 1-128 letters, numbers, hyphens and underscores, starting alphanumeric.
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+#: Names of compute environments, queues and job definitions.
+RESOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: The most compute environments one queue may use.
+MAX_QUEUE_CES = 3
+MANAGED_TYPES = ("FARGATE", "FARGATE_SPOT", "EC2", "SPOT")
+RESOURCE_TYPES = ("VCPU", "MEMORY", "GPU")
+
+
+def fail(message: str) -> ClientException:
+    """A ClientException with AWS's message framing."""
+    return ClientException(f"Error executing request, Exception : {message}")
+
+
+def require(request: Mapping[str, Json], field: str) -> Json:
+    """A required request member."""
+    value = request.get(field)
+    if value is None or value == "":
+        raise fail(f"{field} is required")
+    return value
+
+
+def check_name(value: Json, field: str) -> str:
+    """A resource name: up to 128 letters, numbers, hyphens and underscores."""
+    if not isinstance(value, str) or not RESOURCE_NAME.fullmatch(value):
+        raise fail(
+            f"{field} must be 1-128 characters: letters, numbers, hyphens (-) and underscores (_)"
+        )
+    return value
+
+
+def _state(request: Mapping[str, Json]) -> State:
+    state = request.get("state", "ENABLED")
+    if state not in ("ENABLED", "DISABLED"):
+        raise fail(f"state must be ENABLED or DISABLED, not {state!r}")
+    return cast(State, state)
+
+
+def _int(value: Json, field: str, low: int, high: int | None = None) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise fail(f"{field} must be an integer {bounds}")
+    return value
+
+
+def compute_environment(
+    request: Mapping[str, Json], arn: Callable[[str], str], now: int
+) -> ComputeEnvironment:
+    """A CreateComputeEnvironment request as an entity."""
+    name = check_name(require(request, "computeEnvironmentName"), "computeEnvironmentName")
+    kind = require(request, "type")
+    if kind not in ("MANAGED", "UNMANAGED"):
+        raise fail(f"type must be MANAGED or UNMANAGED, not {kind!r}")
+    resources = request.get("computeResources")
+    compute_type: ComputeType = "LOCAL"
+    if kind == "MANAGED":
+        if not isinstance(resources, Mapping):
+            raise fail("computeResources is required for a MANAGED compute environment")
+        if resources.get("type") not in MANAGED_TYPES:
+            raise fail(f"computeResources.type must be one of {', '.join(MANAGED_TYPES)}")
+        compute_type = cast(ComputeType, resources["type"])
+        max_vcpus = _int(resources.get("maxvCpus"), "computeResources.maxvCpus", 0)
+    else:
+        default = os.cpu_count() or 1
+        max_vcpus = _int(request.get("unmanagedvCpus", default), "unmanagedvCpus", 0)
+    return ComputeEnvironment(
+        name, arn(name), kind, compute_type, _state(request), max_vcpus, now, dict(request)
+    )
+
+
+def job_queue(
+    request: Mapping[str, Json],
+    arn: Callable[[str], str],
+    resolve_ce: Callable[[str], ComputeEnvironment],
+    now: int,
+) -> JobQueue:
+    """A CreateJobQueue request as an entity; ``resolve_ce`` finds a CE by name or ARN."""
+    name = check_name(require(request, "jobQueueName"), "jobQueueName")
+    priority = _int(request.get("priority"), "priority", 0)
+    entries = request.get("computeEnvironmentOrder") or []
+    if not isinstance(entries, list) or not entries:
+        raise fail("computeEnvironmentOrder must list at least one compute environment")
+    if len(entries) > MAX_QUEUE_CES:
+        raise fail(f"a job queue can use at most {MAX_QUEUE_CES} compute environments")
+    order: list[tuple[int, str]] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise fail("computeEnvironmentOrder entries are {order, computeEnvironment}")
+        position = _int(entry.get("order"), "computeEnvironmentOrder.order", 0)
+        ce = resolve_ce(str(require(entry, "computeEnvironment")))
+        order.append((position, ce.name))
+    if len({p for p, _ in order}) != len(order):
+        raise fail("computeEnvironmentOrder has duplicate order values")
+    return JobQueue(
+        name, arn(name), _state(request), priority, tuple(sorted(order)), now, 0, dict(request)
+    )
+
+
+def _pairs(items: Json, field: str, key: str) -> tuple[Pair, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        raise fail(f"{field} must be a list of objects")
+    return tuple((str(require(i, key)), str(i.get("value", ""))) for i in items)
+
+
+def environment(items: Json, field: str) -> tuple[Pair, ...]:
+    """``[{name, value}]`` as pairs; names starting with AWS_BATCH are reserved."""
+    pairs = _pairs(items, field, "name")
+    for name, _ in pairs:
+        if name.startswith("AWS_BATCH"):
+            raise fail(f"{field}: variable names starting with AWS_BATCH are reserved ({name})")
+    return pairs
+
+
+def resource_requirements(items: Json, field: str) -> tuple[Pair, ...]:
+    """``[{type, value}]`` as pairs; VCPU must be a positive number, MEMORY a positive integer."""
+    pairs = _pairs(items, field, "type")
+    for kind, value in pairs:
+        if kind not in RESOURCE_TYPES:
+            raise fail(f"{field}: type must be one of {', '.join(RESOURCE_TYPES)}, not {kind!r}")
+        try:
+            number = float(value) if kind == "VCPU" else int(value)
+        except ValueError:
+            raise fail(f"{field}: {kind} value {value!r} is not a number") from None
+        if number <= 0 and kind != "GPU":
+            raise fail(f"{field}: {kind} must be greater than 0")
+    return pairs
+
+
+def command(items: Json, field: str) -> tuple[str, ...]:
+    """A command: a list of non-empty strings."""
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
+        raise fail(f"{field} must be a list of strings")
+    if any(a == "" for a in items):
+        raise fail("Command field cannot have empty strings")
+    return tuple(items)
+
+
+def parameters(items: Json, field: str) -> dict[str, str]:
+    """A parameters map: string keys and string values."""
+    if items is None:
+        return {}
+    if not isinstance(items, Mapping) or not all(isinstance(v, str) for v in items.values()):
+        raise fail(f"{field} must map names to string values")
+    return {str(k): v for k, v in items.items()}
+
+
+def retry_strategy(value: Json, field: str = "retryStrategy") -> RetryStrategy:
+    """A retryStrategy: attempts 1..10 (default 1) and up to 5 evaluateOnExit rules."""
+    if value is None:
+        return RetryStrategy()
+    attempts = _int(value.get("attempts", 1), f"{field}.attempts", 1, 10)
+    rules = []
+    for rule in value.get("evaluateOnExit") or []:
+        action = str(require(rule, "action")).upper()
+        if action not in ("RETRY", "EXIT"):
+            raise fail(f"{field}.evaluateOnExit.action must be RETRY or EXIT")
+        rules.append(
+            EvaluateOnExit(
+                "RETRY" if action == "RETRY" else "EXIT",
+                rule.get("onStatusReason"),
+                rule.get("onReason"),
+                rule.get("onExitCode"),
+            )
+        )
+    if len(rules) > 5:
+        raise fail(f"{field}.evaluateOnExit allows at most 5 entries")
+    return RetryStrategy(attempts, tuple(rules))
+
+
+def timeout(value: Json, field: str = "timeout") -> int | None:
+    """``timeout.attemptDurationSeconds`` (any positive number of seconds), or None."""
+    if not value or value.get("attemptDurationSeconds") is None:
+        return None
+    return _int(value["attemptDurationSeconds"], f"{field}.attemptDurationSeconds", 1)
+
+
+def _container(props: Json) -> ContainerProperties:
+    if not isinstance(props, Mapping):
+        raise fail("containerProperties is required for a container job definition")
+    requirements = resource_requirements(
+        props.get("resourceRequirements"), "containerProperties.resourceRequirements"
+    )
+    kinds = {k for k, _ in requirements}
+    legacy = [
+        ("VCPU", str(props["vcpus"])) if "VCPU" not in kinds and props.get("vcpus") else None,
+        ("MEMORY", str(props["memory"])) if "MEMORY" not in kinds and props.get("memory") else None,
+    ]
+    return ContainerProperties(
+        command(props.get("command"), "containerProperties.command"),
+        environment(props.get("environment"), "containerProperties.environment"),
+        requirements + tuple(p for p in legacy if p),
+        props.get("image"),
+    )
+
+
+def job_definition(request: Mapping[str, Json], now: int) -> JobDefinition:
+    """A RegisterJobDefinition request as an entity, before a revision and ARN are given."""
+    name = check_name(require(request, "jobDefinitionName"), "jobDefinitionName")
+    kind = require(request, "type")
+    if kind != "container":
+        raise fail(f"job definition type {kind!r} is not supported by s3batch (only container)")
+    return JobDefinition(
+        name=name,
+        revision=0,
+        arn="",
+        status="ACTIVE",
+        type=kind,
+        parameters=parameters(request.get("parameters"), "parameters"),
+        container=_container(request.get("containerProperties")),
+        retry_strategy=retry_strategy(request.get("retryStrategy")),
+        timeout=timeout(request.get("timeout")),
+        created_at=now,
+        spec=dict(request),
+    )
+
+
+def fingerprint(request: Mapping[str, Json]) -> str:
+    """A digest of a request's content: equal for requests that register the same thing."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

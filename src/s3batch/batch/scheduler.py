@@ -1,0 +1,123 @@
+"""The scheduler: releases submitted jobs and places RUNNABLE jobs on compute environments.
+
+One :meth:`Scheduler.tick` is one AWS scheduling cycle (reference/batch.md 2.1-2.3):
+queues in descending priority (creation order breaks ties); within a queue, strict FIFO;
+each job goes to the first compute environment in the queue's order that is ENABLED and
+has the vCPUs free (maxvCpus minus what its STARTING and RUNNING jobs hold). A head job
+that does not fit now blocks its queue until the next cycle, and the cycle moves on to
+the next queue. A job that could never fit (more vCPUs than any of its queue's compute
+environments has) fails at once with a MISCONFIGURATION reason instead of blocking the
+queue forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+
+from s3batch.batch import store
+from s3batch.batch.errors import TransitionConflict
+from s3batch.batch.models import ComputeEnvironment, Job, JobQueue
+from s3batch.batch.service import epoch_ms
+from s3batch.batch.status import QUEUED, JobStatus
+from s3batch.clock import Clock
+from s3batch.state.db import Database
+
+logger = logging.getLogger(__name__)
+
+#: How many queued jobs are read at a time when walking a queue.
+BATCH = 64
+#: The statusReason code of a job no compute environment of its queue can ever hold.
+TOO_BIG = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+
+
+class Scheduler:
+    """Moves jobs SUBMITTED → RUNNABLE → STARTING (placed on a compute environment)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def tick(self) -> int:
+        """Run one scheduling cycle; return how many jobs moved."""
+        if not store.any_in(self.db.conn, QUEUED):
+            return 0
+        with self.db.transaction() as conn:
+            moved = self._release(conn)
+            moved += self._place(conn)
+        return moved
+
+    def _move(
+        self,
+        conn: sqlite3.Connection,
+        job: Job,
+        target: JobStatus,
+        reason: str | None,
+        **fields: object,
+    ) -> bool:
+        try:
+            store.transition(
+                conn, job.id, [job.status], target, reason, epoch_ms(self.clock), **fields
+            )
+        except TransitionConflict:
+            return False  # moved by someone else (cancelled, say) since it was read
+        return True
+
+    def _release(self, conn: sqlite3.Connection) -> int:
+        """SUBMITTED and PENDING jobs have no dependencies yet: they become RUNNABLE at once."""
+        waiting = store.list_jobs(conn, statuses=[JobStatus.SUBMITTED, JobStatus.PENDING])
+        return sum(self._move(conn, job, JobStatus.RUNNABLE, None) for job in waiting)
+
+    def _place(self, conn: sqlite3.Connection) -> int:
+        ces = {ce.name: ce for ce in store.list_compute_environments(conn)}
+        used = store.used_vcpus(conn)
+        moved = 0
+        for queue in store.list_job_queues(conn):
+            moved += self._place_queue(conn, queue, ces, used)
+        return moved
+
+    def _place_queue(
+        self,
+        conn: sqlite3.Connection,
+        queue: JobQueue,
+        ces: dict[str, ComputeEnvironment],
+        used: dict[str, float],
+    ) -> int:
+        order = [ces[name] for name in queue.compute_environments if name in ces]
+        if not order:
+            return 0
+        largest = max(ce.max_vcpus for ce in order)
+        moved = 0
+        for job in self._runnable(conn, queue.name):
+            if job.container.vcpus > largest:
+                moved += self._fail_too_big(conn, job, queue, largest)
+                continue
+            target = next((ce for ce in order if _fits(ce, used, job.container.vcpus)), None)
+            if target is None:
+                break  # the head does not fit now: the queue waits for the next cycle
+            if self._move(conn, job, JobStatus.STARTING, None, compute_environment=target.name):
+                used[target.name] = used.get(target.name, 0.0) + job.container.vcpus
+                moved += 1
+                logger.info("placed job %s on %s", job.id, target.name, extra={"action": "place"})
+        return moved
+
+    def _runnable(self, conn: sqlite3.Connection, queue: str) -> Iterator[Job]:
+        after = 0
+        while batch := store.queue_head(conn, queue, after, BATCH):
+            for seq, job in batch:
+                after = seq
+                yield job
+
+    def _fail_too_big(
+        self, conn: sqlite3.Connection, job: Job, queue: JobQueue, largest: int
+    ) -> int:
+        reason = (
+            f"{TOO_BIG} - the job needs {job.container.vcpus:g} vCPUs but the compute environments"
+            f" of job queue {queue.name} have at most {largest} (maxvCpus)"
+        )
+        return int(self._move(conn, job, JobStatus.FAILED, reason, stopped_at=epoch_ms(self.clock)))
+
+
+def _fits(ce: ComputeEnvironment, used: dict[str, float], vcpus: float) -> bool:
+    return ce.state == "ENABLED" and ce.max_vcpus - used.get(ce.name, 0.0) >= vcpus

@@ -1,0 +1,303 @@
+"""Batch operations: compute environments, job queues, job definitions and jobs.
+
+Requests are AWS request bodies (boto3 field names), so the API, the stack loader and the
+event target call the same functions. The ``ensure_*`` variants load a stack at every
+start: they create what is missing and update what changed, and an unchanged job
+definition keeps its revision.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from s3batch.batch import arns, requests, store
+from s3batch.batch.errors import JobNotFound
+from s3batch.batch.models import (
+    ComputeEnvironment,
+    Job,
+    JobDefinition,
+    JobEvent,
+    JobQueue,
+    Submission,
+)
+from s3batch.batch.requests import fail
+from s3batch.batch.status import JobStatus
+from s3batch.batch.submission import build_job
+from s3batch.clock import Clock
+from s3batch.state.db import Database
+from s3batch.types import Json
+
+logger = logging.getLogger(__name__)
+
+Request = Mapping[str, Json]
+
+
+def epoch_ms(clock: Clock) -> int:
+    """The clock's time in epoch milliseconds."""
+    return int(clock.now().timestamp() * 1000)
+
+
+class BatchService:
+    """AWS Batch's control plane over the state store."""
+
+    def __init__(self, db: Database, clock: Clock, region: str, account_id: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.arns = arns.ArnBuilder(region, account_id)
+
+    def now(self) -> int:
+        """The current time in epoch milliseconds."""
+        return epoch_ms(self.clock)
+
+    # -- compute environments ------------------------------------------------------
+
+    def _parse_ce(self, request: Request) -> ComputeEnvironment:
+        return requests.compute_environment(
+            request, lambda name: self.arns.build(arns.COMPUTE_ENVIRONMENT, name), self.now()
+        )
+
+    def create_compute_environment(self, request: Request) -> ComputeEnvironment:
+        """CreateComputeEnvironment.
+
+        Raises:
+            ClientException: the request is invalid or the name is taken.
+        """
+        ce = self._parse_ce(request)
+        with self.db.transaction() as conn:
+            if not store.insert_compute_environment(conn, ce):
+                raise fail("Object already exists")
+        logger.info(
+            "created compute environment %s",
+            ce.name,
+            extra={"action": "create_compute_environment"},
+        )
+        return ce
+
+    def ensure_compute_environment(self, request: Request) -> ComputeEnvironment:
+        """Create a compute environment, or update it to match ``request`` (stack loading)."""
+        ce = self._parse_ce(request)
+        with self.db.transaction() as conn:
+            if not store.insert_compute_environment(conn, ce):
+                store.update_compute_environment(conn, ce)
+        return self.compute_environment(ce.name)
+
+    def compute_environment(self, reference: str) -> ComputeEnvironment:
+        """A compute environment by name or ARN.
+
+        Raises:
+            ClientException: there is none.
+        """
+        name = arns.resource_name(reference, arns.COMPUTE_ENVIRONMENT)
+        ce = store.get_compute_environment(self.db.conn, name)
+        if ce is None:
+            raise fail(f"ComputeEnvironment {reference} not found.")
+        return ce
+
+    def compute_environments(self) -> list[ComputeEnvironment]:
+        """Every compute environment, by name."""
+        return store.list_compute_environments(self.db.conn)
+
+    # -- job queues ----------------------------------------------------------------
+
+    def _parse_queue(self, request: Request) -> JobQueue:
+        return requests.job_queue(
+            request,
+            lambda name: self.arns.build(arns.JOB_QUEUE, name),
+            self.compute_environment,
+            self.now(),
+        )
+
+    def create_job_queue(self, request: Request) -> JobQueue:
+        """CreateJobQueue.
+
+        Raises:
+            ClientException: the request is invalid, names an unknown compute environment, or the name is taken.
+        """
+        queue = self._parse_queue(request)
+        with self.db.transaction() as conn:
+            if not store.insert_job_queue(conn, queue):
+                raise fail("Object already exists")
+        logger.info("created job queue %s", queue.name, extra={"action": "create_job_queue"})
+        return self.job_queue(queue.name)
+
+    def ensure_job_queue(self, request: Request) -> JobQueue:
+        """Create a job queue, or update it to match ``request`` (stack loading)."""
+        queue = self._parse_queue(request)
+        with self.db.transaction() as conn:
+            if not store.insert_job_queue(conn, queue):
+                store.update_job_queue(conn, queue)
+        return self.job_queue(queue.name)
+
+    def job_queue(self, reference: str) -> JobQueue:
+        """A job queue by name or ARN.
+
+        Raises:
+            ClientException: there is none.
+        """
+        queue = store.get_job_queue(self.db.conn, arns.resource_name(reference, arns.JOB_QUEUE))
+        if queue is None:
+            raise fail(f"JobQueue {reference} not found.")
+        return queue
+
+    def job_queues(self) -> list[JobQueue]:
+        """Every job queue, highest priority first."""
+        return store.list_job_queues(self.db.conn)
+
+    # -- job definitions -----------------------------------------------------------
+
+    def register_job_definition(self, request: Request) -> JobDefinition:
+        """RegisterJobDefinition: always a new revision, as on AWS.
+
+        Raises:
+            ClientException: the request is invalid.
+        """
+        definition = requests.job_definition(request, self.now())
+        return self._register(definition, requests.fingerprint(request))
+
+    def _register(self, definition: JobDefinition, fingerprint: str) -> JobDefinition:
+        with self.db.transaction() as conn:
+            revision = store.next_revision(conn, definition.name)
+            arn = self.arns.build(arns.JOB_DEFINITION, f"{definition.name}:{revision}")
+            definition = replace(definition, revision=revision, arn=arn)
+            store.insert_job_definition(conn, definition, fingerprint)
+        logger.info(
+            "registered job definition %s",
+            definition.arn,
+            extra={"action": "register_job_definition"},
+        )
+        return definition
+
+    def ensure_job_definition(self, request: Request) -> JobDefinition:
+        """The latest ACTIVE revision when it was registered from the same request, else a new revision."""
+        definition = requests.job_definition(request, self.now())
+        fingerprint = requests.fingerprint(request)
+        latest = store.latest_active_definition(self.db.conn, definition.name)
+        if latest is not None and latest[1] == fingerprint:
+            return latest[0]
+        return self._register(definition, fingerprint)
+
+    def job_definition(self, reference: str, active_only: bool = False) -> JobDefinition:
+        """A definition by ``name`` (latest ACTIVE revision), ``name:revision`` or ARN.
+
+        Raises:
+            ClientException: there is none (or it is INACTIVE and ``active_only``).
+        """
+        is_arn = reference.startswith("arn:")
+        text = arns.resource_name(reference, arns.JOB_DEFINITION)
+        name, _, revision = text.partition(":")
+        found: JobDefinition | None = None
+        if not revision:
+            latest = store.latest_active_definition(self.db.conn, name)
+            found = latest[0] if latest else None
+            if found is None and not is_arn:
+                raise fail(f"JobDefinition name {name} does not exist or is not in ACTIVE status")
+        elif revision.isdigit():
+            found = store.get_job_definition(self.db.conn, name, int(revision))
+        if found is None or (active_only and found.status != "ACTIVE"):
+            raise fail(f"JobDefinition {reference} not found.")
+        return found
+
+    def job_definitions(
+        self, name: str | None = None, status: str | None = None
+    ) -> list[JobDefinition]:
+        """Definitions by name and revision, optionally of one name and/or status."""
+        return store.list_job_definitions(self.db.conn, name, status)
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def submit_job(
+        self, request: Request, *, idempotency_key: str | None = None, trigger: Json = None
+    ) -> Job:
+        """SubmitJob. With an ``idempotency_key`` already used, the job it submitted is returned instead.
+
+        Raises:
+            ClientException: the request is invalid, or names an unknown or disabled queue or definition.
+        """
+        if idempotency_key is not None:
+            existing = store.job_by_key(self.db.conn, idempotency_key)
+            if existing is not None:
+                return existing
+        queue = self.job_queue(str(requests.require(request, "jobQueue")))
+        if queue.state != "ENABLED":
+            raise fail(f"JobQueue {queue.name} is not in ENABLED state")
+        definition = self.job_definition(
+            str(requests.require(request, "jobDefinition")), active_only=True
+        )
+        job_id = str(uuid.uuid4())
+        job = build_job(
+            request,
+            definition,
+            queue,
+            job_id=job_id,
+            job_arn=self.arns.build(arns.JOB, job_id),
+            now=self.now(),
+            submission=Submission(idempotency_key, trigger),
+        )
+        with self.db.transaction() as conn:
+            if not store.insert_job(conn, job):
+                winner = store.job_by_key(conn, idempotency_key or "")
+                assert winner is not None, "insert ignored without a key conflict"
+                return winner
+        logger.info(
+            "submitted job %s (%s) to %s",
+            job.id,
+            job.name,
+            queue.name,
+            extra={"action": "submit_job"},
+        )
+        return job
+
+    def job(self, job_id: str) -> Job:
+        """A job by id.
+
+        Raises:
+            JobNotFound: there is none.
+        """
+        job = store.get_job(self.db.conn, job_id)
+        if job is None:
+            raise JobNotFound(f"Job {job_id} not found.")
+        return job
+
+    def describe_jobs(self, job_ids: Iterable[str]) -> list[Job]:
+        """The jobs with these ids, in the order asked; unknown ids are left out (as AWS does)."""
+        found = (store.get_job(self.db.conn, job_id) for job_id in job_ids)
+        return [job for job in found if job is not None]
+
+    def list_jobs(self, queue: str | None = None, status: JobStatus | None = None) -> list[Job]:
+        """Jobs in submission order, optionally of one queue (name or ARN) and one status."""
+        name = self.job_queue(queue).name if queue is not None else None
+        return store.list_jobs(self.db.conn, name, None if status is None else [status])
+
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        """A job's status moves, oldest first."""
+        return store.events(self.db.conn, job_id)
+
+    def transition(
+        self,
+        job_id: str,
+        sources: Iterable[JobStatus],
+        target: JobStatus,
+        reason: str | None,
+        **fields: object,
+    ) -> Job:
+        """Move a job (compare-and-set + job event) and return it as it now is.
+
+        Raises:
+            IllegalTransition: the move is not in the status machine.
+            TransitionConflict: the job was not in any of ``sources``.
+        """
+        with self.db.transaction() as conn:
+            store.transition(conn, job_id, sources, target, reason, self.now(), **fields)
+            job = store.get_job(conn, job_id)
+        assert job is not None
+        logger.info(
+            "job %s is %s%s",
+            job_id,
+            target.value,
+            f": {reason}" if reason else "",
+            extra={"action": "transition"},
+        )
+        return job

@@ -1,0 +1,456 @@
+"""SQL for compute environments, queues, definitions, jobs and job events: the only place that knows the tables.
+
+A job's status changes only through :func:`transition`: a compare-and-set ``UPDATE … WHERE
+id = ? AND status IN (…)`` whose row count is checked, plus a ``job_events`` row, in the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+
+from s3batch.batch import codec
+from s3batch.batch.errors import IllegalTransition, TransitionConflict
+from s3batch.batch.models import (
+    Attempt,
+    ComputeEnvironment,
+    ContainerDetail,
+    Job,
+    JobDefinition,
+    JobEvent,
+    JobQueue,
+    Submission,
+)
+from s3batch.batch.status import JobStatus, allowed
+from s3batch.state.db import Row
+from s3batch.types import Json
+
+#: Job columns a transition may set besides status and status_reason.
+_TRANSITION_FIELDS = {
+    "attempts": "attempts",
+    "exit_code": "exit_code",
+    "container_reason": "reason",
+    "log_stream_name": "log_stream_name",
+    "compute_environment": "compute_env",
+    "pgid": "pgid",
+    "started_at": "started_at",
+    "stopped_at": "stopped_at",
+}
+
+
+def _dump(value: Json) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _marks(values: Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+# -- compute environments ------------------------------------------------------------
+
+
+def _compute_environment(row: Row) -> ComputeEnvironment:
+    return ComputeEnvironment(
+        row["name"],
+        row["arn"],
+        row["type"],
+        row["compute_type"],
+        row["state"],
+        row["max_vcpus"],
+        row["created_at"],
+        json.loads(row["spec"]),
+    )
+
+
+def insert_compute_environment(conn: sqlite3.Connection, ce: ComputeEnvironment) -> bool:
+    """Create a compute environment row; False when the name is taken."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO compute_environments"
+        " (name, arn, type, compute_type, state, max_vcpus, spec, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ce.name,
+            ce.arn,
+            ce.type,
+            ce.compute_type,
+            ce.state,
+            ce.max_vcpus,
+            _dump(ce.spec),
+            ce.created_at,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def update_compute_environment(conn: sqlite3.Connection, ce: ComputeEnvironment) -> None:
+    """Replace a compute environment's settings (not its name, ARN or creation time)."""
+    conn.execute(
+        "UPDATE compute_environments SET type = ?, compute_type = ?, state = ?, max_vcpus = ?, spec = ?"
+        " WHERE name = ?",
+        (ce.type, ce.compute_type, ce.state, ce.max_vcpus, _dump(ce.spec), ce.name),
+    )
+
+
+def get_compute_environment(conn: sqlite3.Connection, name: str) -> ComputeEnvironment | None:
+    """A compute environment by name."""
+    row = conn.execute("SELECT * FROM compute_environments WHERE name = ?", (name,)).fetchone()
+    return _compute_environment(row) if row else None
+
+
+def list_compute_environments(conn: sqlite3.Connection) -> list[ComputeEnvironment]:
+    """Every compute environment, by name."""
+    rows = conn.execute("SELECT * FROM compute_environments ORDER BY name")
+    return [_compute_environment(r) for r in rows]
+
+
+# -- job queues ----------------------------------------------------------------------
+
+
+def _job_queue(row: Row) -> JobQueue:
+    order = tuple((int(o), str(n)) for o, n in json.loads(row["ce_order"]))
+    return JobQueue(
+        row["name"],
+        row["arn"],
+        row["state"],
+        row["priority"],
+        order,
+        row["created_at"],
+        row["id"],
+        json.loads(row["spec"]),
+    )
+
+
+def insert_job_queue(conn: sqlite3.Connection, queue: JobQueue) -> bool:
+    """Create a job queue row; False when the name is taken."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO job_queues (name, arn, state, priority, ce_order, spec, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            queue.name,
+            queue.arn,
+            queue.state,
+            queue.priority,
+            _dump(queue.compute_environment_order),
+            _dump(queue.spec),
+            queue.created_at,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def update_job_queue(conn: sqlite3.Connection, queue: JobQueue) -> None:
+    """Replace a queue's state, priority and compute environment order."""
+    conn.execute(
+        "UPDATE job_queues SET state = ?, priority = ?, ce_order = ?, spec = ? WHERE name = ?",
+        (
+            queue.state,
+            queue.priority,
+            _dump(queue.compute_environment_order),
+            _dump(queue.spec),
+            queue.name,
+        ),
+    )
+
+
+def get_job_queue(conn: sqlite3.Connection, name: str) -> JobQueue | None:
+    """A job queue by name."""
+    row = conn.execute("SELECT * FROM job_queues WHERE name = ?", (name,)).fetchone()
+    return _job_queue(row) if row else None
+
+
+def list_job_queues(conn: sqlite3.Connection) -> list[JobQueue]:
+    """Every queue in scheduling order: higher priority first, then creation order."""
+    rows = conn.execute("SELECT * FROM job_queues ORDER BY priority DESC, id")
+    return [_job_queue(r) for r in rows]
+
+
+# -- job definitions -----------------------------------------------------------------
+
+
+def _job_definition(row: Row) -> JobDefinition:
+    return JobDefinition(
+        name=row["name"],
+        revision=row["revision"],
+        arn=row["arn"],
+        status=row["status"],
+        type=row["type"],
+        parameters=json.loads(row["parameters"]),
+        container=codec.properties_from_json(json.loads(row["container"])),
+        retry_strategy=codec.retry_from_json(json.loads(row["retry_strategy"])),
+        timeout=row["timeout"],
+        created_at=row["created_at"],
+        spec=json.loads(row["spec"]),
+    )
+
+
+def next_revision(conn: sqlite3.Connection, name: str) -> int:
+    """The revision the next registration of ``name`` gets (numbers are never reused)."""
+    row = conn.execute(
+        "SELECT coalesce(max(revision), 0) + 1 AS next FROM job_definitions WHERE name = ?", (name,)
+    ).fetchone()
+    return int(row["next"])
+
+
+def insert_job_definition(
+    conn: sqlite3.Connection, definition: JobDefinition, fingerprint: str
+) -> None:
+    """Add a revision."""
+    d = definition
+    conn.execute(
+        "INSERT INTO job_definitions (name, revision, arn, status, type, parameters, container,"
+        " retry_strategy, timeout, spec, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            d.name,
+            d.revision,
+            d.arn,
+            d.status,
+            d.type,
+            _dump(d.parameters),
+            _dump(codec.properties_to_json(d.container)),
+            _dump(codec.retry_to_json(d.retry_strategy)),
+            d.timeout,
+            _dump(d.spec),
+            fingerprint,
+            d.created_at,
+        ),
+    )
+
+
+def get_job_definition(conn: sqlite3.Connection, name: str, revision: int) -> JobDefinition | None:
+    """One revision of a definition, active or not."""
+    row = conn.execute(
+        "SELECT * FROM job_definitions WHERE name = ? AND revision = ?", (name, revision)
+    ).fetchone()
+    return _job_definition(row) if row else None
+
+
+def latest_active_definition(
+    conn: sqlite3.Connection, name: str
+) -> tuple[JobDefinition, str] | None:
+    """The newest ACTIVE revision of ``name`` and its content fingerprint."""
+    row = conn.execute(
+        "SELECT * FROM job_definitions WHERE name = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+        (name,),
+    ).fetchone()
+    return (_job_definition(row), row["fingerprint"]) if row else None
+
+
+def list_job_definitions(
+    conn: sqlite3.Connection, name: str | None = None, status: str | None = None
+) -> list[JobDefinition]:
+    """Definitions by name and revision, optionally of one name and/or status."""
+    rows = conn.execute(
+        "SELECT * FROM job_definitions WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR status = ?2)"
+        " ORDER BY name, revision",
+        (name, status),
+    )
+    return [_job_definition(r) for r in rows]
+
+
+# -- jobs ----------------------------------------------------------------------------
+
+
+def _job(row: Row) -> Job:
+    spec = json.loads(row["container"])
+    container = ContainerDetail(
+        command=tuple(spec["command"]),
+        environment=codec.pairs_from_json(spec.get("environment"), "name"),
+        resource_requirements=codec.pairs_from_json(spec.get("resourceRequirements"), "type"),
+        vcpus=row["vcpus"],
+        memory=row["memory"],
+        image=spec.get("image"),
+        exit_code=row["exit_code"],
+        reason=row["reason"],
+        log_stream_name=row["log_stream_name"],
+    )
+    trigger = json.loads(row["trigger_info"]) if row["trigger_info"] is not None else None
+    return Job(
+        id=row["id"],
+        name=row["name"],
+        arn=row["arn"],
+        queue=row["queue"],
+        queue_arn=row["queue_arn"],
+        definition_arn=row["definition_arn"],
+        status=JobStatus(row["status"]),
+        status_reason=row["status_reason"],
+        parameters=json.loads(row["parameters"]),
+        container=container,
+        created_at=row["created_at"],
+        attempts=tuple(codec.attempt_from_json(a) for a in json.loads(row["attempts"])),
+        started_at=row["started_at"],
+        stopped_at=row["stopped_at"],
+        retry_strategy=codec.retry_from_json(json.loads(row["retry_strategy"])),
+        timeout=row["timeout"],
+        compute_environment=row["compute_env"],
+        pgid=row["pgid"],
+        submission=Submission(row["idempotency_key"], trigger),
+    )
+
+
+def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
+    """Add a SUBMITTED job and its first event; False when its idempotency key is taken."""
+    c = job.container
+    spec = {
+        "command": list(c.command),
+        "environment": codec.pairs_to_json(c.environment, "name"),
+        "resourceRequirements": codec.pairs_to_json(c.resource_requirements, "type"),
+        "image": c.image,
+    }
+    trigger = job.submission.trigger
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO jobs (id, name, arn, queue, queue_arn, definition_arn, status, status_reason,"
+        " parameters, container, vcpus, memory, retry_strategy, timeout, created_at, idempotency_key,"
+        " trigger_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            job.id,
+            job.name,
+            job.arn,
+            job.queue,
+            job.queue_arn,
+            job.definition_arn,
+            job.status.value,
+            job.status_reason,
+            _dump(job.parameters),
+            _dump(spec),
+            c.vcpus,
+            c.memory,
+            _dump(codec.retry_to_json(job.retry_strategy)),
+            job.timeout,
+            job.created_at,
+            job.submission.idempotency_key,
+            None if trigger is None else _dump(trigger),
+        ),
+    )
+    if cursor.rowcount != 1:
+        return False
+    _add_event(conn, job.id, job.created_at, None, job.status, job.status_reason)
+    return True
+
+
+def get_job(conn: sqlite3.Connection, job_id: str) -> Job | None:
+    """A job by id."""
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return _job(row) if row else None
+
+
+def job_by_key(conn: sqlite3.Connection, key: str) -> Job | None:
+    """The job submitted with an idempotency key."""
+    row = conn.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
+    return _job(row) if row else None
+
+
+def list_jobs(
+    conn: sqlite3.Connection, queue: str | None = None, statuses: Iterable[JobStatus] | None = None
+) -> list[Job]:
+    """Jobs in submission order, optionally of one queue and/or some statuses."""
+    sql, args = "SELECT * FROM jobs WHERE (? IS NULL OR queue = ?)", [queue, queue]
+    if statuses is not None:
+        values = [s.value for s in statuses]
+        sql += f" AND status IN ({_marks(values)})"
+        args.extend(values)
+    return [_job(r) for r in conn.execute(sql + " ORDER BY seq", args)]
+
+
+def queue_head(
+    conn: sqlite3.Connection, queue: str, after_seq: int, limit: int
+) -> list[tuple[int, Job]]:
+    """The next RUNNABLE jobs of a queue in FIFO order after ``after_seq``, with their seq."""
+    rows = conn.execute(
+        "SELECT * FROM jobs WHERE status = 'RUNNABLE' AND queue = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (queue, after_seq, limit),
+    )
+    return [(r["seq"], _job(r)) for r in rows]
+
+
+def any_in(conn: sqlite3.Connection, statuses: Iterable[JobStatus]) -> bool:
+    """Whether some job is in one of ``statuses`` (cheap: an index probe)."""
+    values = [s.value for s in statuses]
+    row = conn.execute(
+        f"SELECT EXISTS(SELECT 1 FROM jobs WHERE status IN ({_marks(values)})) AS found", values
+    ).fetchone()
+    return bool(row["found"])
+
+
+def used_vcpus(conn: sqlite3.Connection) -> dict[str, float]:
+    """vCPUs held per compute environment by STARTING and RUNNING jobs."""
+    rows = conn.execute(
+        "SELECT compute_env, sum(vcpus) AS used FROM jobs"
+        " WHERE status IN ('STARTING', 'RUNNING') AND compute_env IS NOT NULL GROUP BY compute_env"
+    )
+    return {r["compute_env"]: float(r["used"]) for r in rows}
+
+
+def _add_event(
+    conn: sqlite3.Connection,
+    job_id: str,
+    at: int,
+    source: JobStatus | None,
+    target: JobStatus,
+    reason: str | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO job_events (job_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)",
+        (job_id, at, source.value if source else None, target.value, reason),
+    )
+
+
+def _field_value(name: str, value: object) -> object:
+    if name == "attempts" and isinstance(value, tuple | list):
+        return _dump([codec.attempt_to_json(a) for a in value if isinstance(a, Attempt)])
+    return value
+
+
+def transition(
+    conn: sqlite3.Connection,
+    job_id: str,
+    sources: Iterable[JobStatus],
+    target: JobStatus,
+    reason: str | None,
+    now: int,
+    **fields: object,
+) -> JobStatus:
+    """Move a job from one of ``sources`` to ``target``, setting ``fields``; return the status it left.
+
+    Raises:
+        IllegalTransition: the machine does not allow a move from some source to target.
+        TransitionConflict: the job is not in any of ``sources`` (another writer won).
+    """
+    sources = tuple(sources)
+    for source in sources:
+        if not allowed(source, target):
+            raise IllegalTransition(f"job status cannot move from {source.value} to {target.value}")
+    unknown = set(fields) - set(_TRANSITION_FIELDS)
+    if unknown:
+        raise ValueError(f"not a job field a transition sets: {sorted(unknown)}")
+    row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    sets = "".join(f", {_TRANSITION_FIELDS[k]} = ?" for k in fields)
+    statuses = [s.value for s in sources]
+    cursor = conn.execute(
+        f"UPDATE jobs SET status = ?, status_reason = ?{sets} WHERE id = ? AND status IN ({_marks(statuses)})",
+        [target.value, reason, *(_field_value(k, v) for k, v in fields.items()), job_id, *statuses],
+    )
+    if cursor.rowcount != 1:
+        found = row["status"] if row else "no such job"
+        raise TransitionConflict(
+            f"job {job_id} is {found}, not {'/'.join(statuses)}: cannot move it to {target.value}"
+        )
+    source = JobStatus(row["status"])
+    _add_event(conn, job_id, now, source, target, reason)
+    return source
+
+
+def events(conn: sqlite3.Connection, job_id: str) -> list[JobEvent]:
+    """A job's recorded status moves, oldest first."""
+    rows = conn.execute("SELECT * FROM job_events WHERE job_id = ? ORDER BY id", (job_id,))
+    return [
+        JobEvent(
+            r["id"],
+            r["job_id"],
+            r["at"],
+            JobStatus(r["from_status"]) if r["from_status"] else None,
+            JobStatus(r["to_status"]),
+            r["reason"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,301 @@
+"""The supervisor: starts placed jobs, reaps their processes and records every outcome.
+
+The parent owns job status; a job process never writes it. Each :meth:`Supervisor.tick`
+reaps ended attempts (exit 0 → SUCCEEDED; otherwise back to RUNNABLE while the retry
+strategy allows, else FAILED), enforces ``attemptDurationSeconds`` (SIGTERM to the process
+group, SIGKILL ``kill_grace`` seconds later; a timed-out job is not retried) and starts
+STARTING jobs (→ RUNNING). :meth:`Supervisor.shutdown` stops every job when the server
+stops; :meth:`Supervisor.recover` settles jobs a crashed server left in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+from s3batch.batch import orphans, store
+from s3batch.batch.errors import CannotStart, TransitionConflict
+from s3batch.batch.models import Attempt, Job
+from s3batch.batch.retry import should_retry
+from s3batch.batch.runner import Handle, JobEnvironment, Launch, LogSink, Outcome, Runner, wait
+from s3batch.batch.service import BatchService, epoch_ms
+from s3batch.batch.status import JobStatus
+from s3batch.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+S = JobStatus
+#: The log group of every job (awslogs' default for Batch).
+LOG_GROUP = "/aws/batch/job"
+#: statusReason texts, as AWS words them where AWS has them (reference/batch.md 1.2).
+EXITED = "Essential container in task exited"
+TIMED_OUT = "Job attempt duration exceeded timeout"
+FAILED_TO_START = "Task failed to start"
+SERVER_STOPPED = "Job terminated: s3batch server stopped"
+SERVER_RESTARTED = "s3batch server restarted while the job was running"
+RESTARTED_BEFORE_START = "s3batch server restarted before the job started"
+
+
+def log_stream_name(definition_name: str, job_id: str, attempt: int) -> str:
+    """``<definition>/default/<job id>``; a retry writes to its own stream (``…-<attempt>``), as each AWS task does."""
+    suffix = "" if attempt == 1 else f"-{attempt}"
+    return f"{definition_name[:200]}/default/{job_id}{suffix}"
+
+
+@dataclass
+class _Running:
+    """Supervisor-side state of one running attempt."""
+
+    job: Job
+    number: int
+    handle: Handle
+    started_at: int
+    log_stream: str
+    term_sent_at: int | None = None
+    killed: bool = False
+    timed_out: bool = False
+    stop_reason: str | None = None
+
+
+class Supervisor:
+    """Runs placed jobs as processes and turns their outcomes into job statuses."""
+
+    def __init__(
+        self,
+        service: BatchService,
+        runner: Runner,
+        log_sink: LogSink,
+        job_env: JobEnvironment,
+        clock: Clock,
+        kill_grace: float = 30.0,
+        stop_grace: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.runner = runner
+        self.log_sink = log_sink
+        self.job_env = job_env
+        self.clock = clock
+        self.kill_grace = kill_grace
+        self.stop_grace = stop_grace
+        self._running: dict[str, _Running] = {}
+        self._stopping = False
+
+    @property
+    def running(self) -> list[str]:
+        """Ids of the jobs whose processes this supervisor watches."""
+        return list(self._running)
+
+    def _now(self) -> int:
+        return epoch_ms(self.clock)
+
+    def tick(self) -> int:
+        """Reap ended attempts, enforce timeouts, start placed jobs; return how many jobs moved."""
+        return self.reap() + self.launch()
+
+    # -- starting ------------------------------------------------------------------
+
+    def launch(self) -> int:
+        """Start every STARTING job not started yet; return how many moved."""
+        if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
+            return 0
+        placed = store.list_jobs(self.service.db.conn, statuses=[S.STARTING])
+        return sum(self._start(job) for job in placed if job.id not in self._running)
+
+    def _start(self, job: Job) -> int:
+        number = job.attempt_number
+        stream = log_stream_name(job.definition_name, job.id, number)
+        launch = Launch(
+            job.id,
+            number,
+            job.container.command,
+            self.job_env.variables(job, number),
+            LOG_GROUP,
+            stream,
+            self.job_env.workdir,
+        )
+        self._open_stream(stream)
+        try:
+            handle = self.runner.start(launch, self.log_sink)
+        except CannotStart as exc:
+            now = self._now()
+            attempt = Attempt(now, now, FAILED_TO_START, None, exc.message[:255], stream)
+            return self._end(job, S.STARTING, attempt, retry=True)
+        now = self._now()
+        try:
+            self.service.transition(
+                job.id,
+                [S.STARTING],
+                S.RUNNING,
+                None,
+                started_at=now,
+                log_stream_name=stream,
+                pgid=handle.pgid,
+                exit_code=None,
+                container_reason=None,
+            )
+        except TransitionConflict:
+            handle.kill(signal.SIGKILL)  # the job was moved meanwhile (cancelled): do not run it
+            wait(handle, timeout=3.0)
+            return 0
+        self._running[job.id] = _Running(job, number, handle, now, stream)
+        return 1
+
+    def _open_stream(self, stream: str) -> None:
+        """Create the attempt's log stream up front, so it is listed even before any output."""
+        try:
+            self.log_sink.append(LOG_GROUP, stream, [])
+        except Exception:  # logs are best effort: never keep a job from starting
+            logger.exception(
+                "could not create log stream %s", stream, extra={"action": "log_stream"}
+            )
+
+    # -- reaping and timeouts ------------------------------------------------------
+
+    def reap(self) -> int:
+        """Record ended attempts and signal overrunning ones; return how many jobs moved."""
+        moved = 0
+        for job_id, run in list(self._running.items()):
+            outcome = run.handle.poll()
+            if outcome is None:
+                self._enforce_timeout(run)
+                continue
+            del self._running[job_id]
+            moved += self._record(run, outcome)
+        return moved
+
+    def _enforce_timeout(self, run: _Running) -> None:
+        now = self._now()
+        if run.term_sent_at is None:
+            timeout = run.job.timeout
+            if timeout is not None and now - run.started_at >= timeout * 1000:
+                logger.info("job %s timed out", run.job.id, extra={"action": "timeout"})
+                run.timed_out = True
+                self._terminate(run, now)
+        elif not run.killed and now - run.term_sent_at >= self.kill_grace * 1000:
+            run.killed = True
+            run.handle.kill(signal.SIGKILL)
+
+    def _terminate(self, run: _Running, now: int) -> None:
+        run.term_sent_at = now
+        run.handle.kill(signal.SIGTERM)
+
+    def _record(self, run: _Running, outcome: Outcome) -> int:
+        reason = run.stop_reason or (TIMED_OUT if run.timed_out else EXITED)
+        attempt = Attempt(
+            run.started_at, self._now(), reason, outcome.exit_code, outcome.reason, run.log_stream
+        )
+        if outcome.exit_code == 0 and reason == EXITED:
+            return self._succeed(run.job, attempt)
+        return self._end(run.job, S.RUNNING, attempt, retry=reason == EXITED)
+
+    def _succeed(self, job: Job, attempt: Attempt) -> int:
+        return self._move(
+            job,
+            S.RUNNING,
+            S.SUCCEEDED,
+            attempt.status_reason,
+            attempts=(*job.attempts, attempt),
+            exit_code=0,
+            container_reason=attempt.reason,
+            stopped_at=attempt.stopped_at,
+            pgid=None,
+        )
+
+    def _end(self, job: Job, source: JobStatus, attempt: Attempt, retry: bool) -> int:
+        """Record a failed attempt: back to RUNNABLE if the strategy allows, else FAILED."""
+        attempts = (*job.attempts, attempt)
+        if retry and should_retry(
+            job.retry_strategy,
+            len(attempts),
+            attempt.exit_code,
+            attempt.reason,
+            attempt.status_reason,
+        ):
+            return self._move(
+                job,
+                source,
+                S.RUNNABLE,
+                attempt.status_reason,
+                attempts=attempts,
+                exit_code=None,
+                container_reason=None,
+                compute_environment=None,
+                pgid=None,
+            )
+        return self._move(
+            job,
+            source,
+            S.FAILED,
+            attempt.status_reason,
+            attempts=attempts,
+            exit_code=attempt.exit_code,
+            container_reason=attempt.reason,
+            stopped_at=attempt.stopped_at,
+            pgid=None,
+        )
+
+    def _move(
+        self, job: Job, source: JobStatus, target: JobStatus, reason: str | None, **fields: object
+    ) -> int:
+        try:
+            self.service.transition(job.id, [source], target, reason, **fields)
+        except TransitionConflict as exc:
+            logger.warning("job %s: %s", job.id, exc, extra={"action": "record_outcome"})
+            return 0
+        return 1
+
+    # -- stopping and recovering ---------------------------------------------------
+
+    def shutdown(self) -> int:
+        """Stop every running job (SIGTERM, then SIGKILL after ``stop_grace``) and record it FAILED."""
+        self._stopping = True
+        now = self._now()
+        for run in self._running.values():
+            run.stop_reason = SERVER_STOPPED
+            self._terminate(run, now)
+        deadline = time.monotonic() + self.stop_grace
+        while (
+            any(r.handle.poll() is None for r in self._running.values())
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        moved = 0
+        for job_id, run in list(self._running.items()):
+            if run.handle.poll() is None:
+                run.handle.kill(signal.SIGKILL)
+            outcome = wait(run.handle, timeout=3.0) or Outcome(
+                None, signal.SIGKILL, "Killed by signal SIGKILL"
+            )
+            del self._running[job_id]
+            moved += self._record(run, outcome)
+        return moved
+
+    def recover(self) -> int:
+        """At start-up: kill processes of jobs left STARTING/RUNNING by a crashed server, and settle those jobs."""
+        conn = self.service.db.conn
+        stranded = [
+            job
+            for job in store.list_jobs(conn, statuses=[S.STARTING, S.RUNNING])
+            if job.id not in self._running
+        ]
+        if not stranded:
+            return 0
+        orphans.sweep({job.id: job.pgid for job in stranded})
+        moved = 0
+        for job in stranded:
+            if job.status is S.STARTING:
+                moved += self._move(
+                    job, S.STARTING, S.RUNNABLE, RESTARTED_BEFORE_START, compute_environment=None
+                )
+                continue
+            now = self._now()
+            attempt = Attempt(
+                job.started_at, now, SERVER_RESTARTED, None, None, job.container.log_stream_name
+            )
+            moved += self._end(job, S.RUNNING, attempt, retry=True)
+        logger.warning(
+            "settled %d jobs left in flight by a crash", moved, extra={"action": "recover"}
+        )
+        return moved

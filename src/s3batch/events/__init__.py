@@ -1,0 +1,1 @@
+"""The event bus: rules with compiled patterns, input transformers, and delivery to targets."""

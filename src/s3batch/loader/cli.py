@@ -1,0 +1,142 @@
+"""The loader's command line: ``load --bucket B --key K --table T --target SECRET_ID ...``.
+
+Runs as an AWS Batch container's command would: boto3 finds the endpoint
+(``AWS_ENDPOINT_URL``), region and credentials in the environment. Progress goes to
+stdout (it becomes the job log); a failure prints one ``load failed: ...`` line on
+stderr and returns a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import boto3
+
+from s3batch.loader.default_tables import DEFAULT_TABLES
+from s3batch.loader.errors import LoadConfigError, LoaderError, PartialCommit
+from s3batch.loader.job import Clients, LoadRequest, SinkFactory, human_size, load
+from s3batch.loader.sinks import open_sink
+from s3batch.loader.tables import MODES, TableDef, read_stack_tables
+
+#: Exit codes: success; the load failed (bad data, S3 or a database); bad usage or configuration.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: Environment variable naming the stack file when ``--stack`` is not given.
+STACK_ENV = "S3BATCH_STACK_FILE"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``load`` command's arguments."""
+    parser = argparse.ArgumentParser(
+        prog="s3batch load",
+        description="Load a CSV object from S3 into a table of one or more databases, all or nothing.",
+    )
+    parser.add_argument("--bucket", required=True, help="S3 bucket of the object")
+    parser.add_argument("--key", required=True, help="S3 key of the object")
+    parser.add_argument(
+        "--table", required=True, help="table to replace (defined in the stack file)"
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="SECRET_ID",
+        help="Secrets Manager secret naming a database to load (repeatable)",
+    )
+    parser.add_argument(
+        "--stack",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"stack file with the table definitions [env: {STACK_ENV}; default: built-in tables]",
+    )
+    parser.add_argument(
+        "--mode", choices=MODES, default=None, help="load mode [default: the table's]"
+    )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: Clients | None = None,
+    environ: Mapping[str, str] | None = None,
+    make_sink: SinkFactory = open_sink,
+) -> int:
+    """Run a load; return the exit code. ``argv`` may start with the word ``load``.
+
+    ``clients`` replaces the boto3 clients built from the environment (tests pass stubs).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["load"]:
+        args = args[1:]
+    try:
+        options = build_parser().parse_args(args)
+    except SystemExit as exc:  # argparse has printed the usage or the help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        table = _table(options, os.environ if environ is None else environ)
+        request = LoadRequest(options.bucket, options.key, table, tuple(options.target))
+        result = load(request, clients or _boto_clients(), _echo, make_sink)
+    except LoadConfigError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except PartialCommit as exc:
+        _fail(str(exc))
+        return EXIT_FAILED
+    except LoaderError as exc:
+        _fail(f"{exc}; no target was changed")
+        return EXIT_FAILED
+    _echo(
+        f"Loaded {result.rows} rows ({human_size(result.size)}) from {request.url} into "
+        f"{table.name} on {len(result.targets)} target(s): {', '.join(result.targets)} "
+        f"in {result.seconds:.1f} s"
+    )
+    return EXIT_OK
+
+
+def _table(options: argparse.Namespace, environ: Mapping[str, str]) -> TableDef:
+    stack = options.stack or (Path(environ[STACK_ENV]) if environ.get(STACK_ENV) else None)
+    tables = _stack_tables(stack) if stack else None
+    source = f"stack file {stack}" if tables is not None else "the built-in tables"
+    by_name = {t.name: t for t in (tables if tables is not None else DEFAULT_TABLES)}
+    table = by_name.get(options.table.lower())
+    if table is None:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise LoadConfigError(
+            f"table {options.table!r} is not defined in {source} (defined: {known})"
+        )
+    return dataclasses.replace(table, mode=options.mode) if options.mode else table
+
+
+def _stack_tables(path: Path) -> tuple[TableDef, ...] | None:
+    try:
+        return read_stack_tables(path)
+    except OSError as exc:
+        raise LoadConfigError(f"cannot read stack file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise LoadConfigError(str(exc)) from None
+
+
+def _boto_clients() -> Clients:
+    try:
+        return Clients(s3=boto3.client("s3"), secrets=boto3.client("secretsmanager"))
+    except Exception as exc:  # botocore: no region, bad endpoint URL, ...
+        raise LoadConfigError(f"cannot create AWS clients: {exc}") from exc
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def _fail(message: str) -> None:
+    print(
+        f"load failed: {message.replace(chr(13), ' ').replace(chr(10), ' ')}",
+        file=sys.stderr,
+        flush=True,
+    )

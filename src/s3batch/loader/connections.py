@@ -1,0 +1,145 @@
+"""Where each target database is and how to log in: read from a Secrets Manager secret.
+
+A secret's SecretString is JSON naming its engine, the shape RDS and Secrets Manager use:
+``{"engine": "postgres", "host", "port", "username", "password", "dbname"}`` (extra keys
+such as ``dbInstanceIdentifier`` are ignored, ``sslmode`` is passed on), or
+``{"engine": "duckdb", "path"}``. A user name or password never appears in a message or
+a repr: :func:`scrub` removes them from driver error text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from s3batch.loader.errors import LoadConfigError, LoaderError
+
+#: Spellings of the PostgreSQL engine name.
+POSTGRES_ENGINES = frozenset({"postgres", "postgresql", "aurora-postgresql"})
+#: What replaces a secret value in a message.
+MASK = "***"
+
+
+class SecretsClient(Protocol):
+    """The one Secrets Manager call the loader makes (a boto3 client has it)."""
+
+    def get_secret_value(self, *, SecretId: str) -> Mapping[str, Any]:  # noqa: N803 - boto3's name
+        """Return the secret, with its value in ``SecretString``."""
+        ...
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """A PostgreSQL database to load into."""
+
+    secret_id: str
+    host: str
+    port: int
+    dbname: str
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+    sslmode: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How logs name the target (never the user or password)."""
+        return f"postgres db {self.dbname} on {self.host}:{self.port}"
+
+    def hidden(self) -> tuple[str, ...]:
+        """Values that must never be shown."""
+        return (self.password, self.username)
+
+
+@dataclass(frozen=True)
+class DuckDBTarget:
+    """A DuckDB database file to load into."""
+
+    secret_id: str
+    path: str
+
+    @property
+    def label(self) -> str:
+        """How logs name the target."""
+        return f"duckdb {self.path}"
+
+    def hidden(self) -> tuple[str, ...]:
+        """Values that must never be shown (none)."""
+        return ()
+
+
+#: Any target.
+Target = PostgresTarget | DuckDBTarget
+
+
+def scrub(text: str, hidden: tuple[str, ...]) -> str:
+    """``text`` with every hidden value replaced by ``***`` (longest first)."""
+    for value in sorted((v for v in hidden if v), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+def fetch_target(client: SecretsClient, secret_id: str) -> Target:
+    """Fetch secret ``secret_id`` and read the target it describes.
+
+    Raises:
+        LoaderError: the secret cannot be fetched.
+        LoadConfigError: the secret does not describe a supported target.
+    """
+    try:
+        response = client.get_secret_value(SecretId=secret_id)
+    except Exception as exc:  # botocore's errors name the secret id, never its value
+        raise LoaderError(f"cannot read secret {secret_id}: {exc}") from None
+    text = response.get("SecretString")
+    if not isinstance(text, str):
+        raise LoadConfigError(
+            f"secret {secret_id}: SecretString is missing (binary secrets are not supported)"
+        )
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise LoadConfigError(f"secret {secret_id}: SecretString is not a JSON object")
+    return parse_target(secret_id, doc)
+
+
+def parse_target(secret_id: str, doc: Mapping[str, Any]) -> Target:
+    """The target a secret's JSON describes. Raises LoadConfigError (naming only field names)."""
+    engine = doc.get("engine")
+    if engine in POSTGRES_ENGINES:
+        return _postgres(secret_id, doc)
+    if engine == "duckdb":
+        return DuckDBTarget(secret_id, _string(doc, "path", secret_id))
+    raise LoadConfigError(
+        f"secret {secret_id}: engine must be 'postgres' or 'duckdb'"
+        + ("" if engine is None else f", not {engine!r}" if isinstance(engine, str) else "")
+    )
+
+
+def _postgres(secret_id: str, doc: Mapping[str, Any]) -> PostgresTarget:
+    port = doc.get("port", 5432)
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise LoadConfigError(f"secret {secret_id}: port must be a number from 1 to 65535")
+    sslmode = doc.get("sslmode")
+    if sslmode is not None and not isinstance(sslmode, str):
+        raise LoadConfigError(f"secret {secret_id}: sslmode must be a string")
+    return PostgresTarget(
+        secret_id,
+        host=_string(doc, "host", secret_id),
+        port=port,
+        dbname=_string(doc, "dbname", secret_id),
+        username=_string(doc, "username", secret_id),
+        password=_string(doc, "password", secret_id, allow_empty=True),
+        sslmode=sslmode,
+    )
+
+
+def _string(doc: Mapping[str, Any], key: str, secret_id: str, allow_empty: bool = False) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise LoadConfigError(f"secret {secret_id}: '{key}' is required and must be a string")
+    return value

@@ -1,0 +1,52 @@
+"""Why a load failed. Messages never contain a database user name or password."""
+
+from __future__ import annotations
+
+from s3batch.errors import S3BatchError
+
+
+class LoaderError(S3BatchError):
+    """The load failed."""
+
+    code = "LoadFailed"
+
+
+class LoadConfigError(LoaderError):
+    """The load is not configured correctly (table, stack file, secret or driver)."""
+
+    code = "InvalidConfiguration"
+
+
+class BadRow(LoaderError):
+    """A row of the file is not valid for the table; nothing was loaded."""
+
+    code = "InvalidData"
+
+    def __init__(self, line: int, column: str | None, reason: str) -> None:
+        self.line, self.column, self.reason = line, column, reason
+        where = f"line {line}" if column is None else f'line {line}, column "{column}"'
+        super().__init__(f"{where}: {reason}")
+
+
+class SourceError(LoaderError):
+    """The object could not be read from S3."""
+
+    code = "SourceUnavailable"
+
+
+class TargetError(LoaderError):
+    """A target database refused the load; it keeps its previous rows."""
+
+    code = "TargetFailed"
+
+
+class SchemaMismatch(TargetError):
+    """The existing table does not match the table definition."""
+
+    code = "SchemaMismatch"
+
+
+class PartialCommit(TargetError):
+    """Some targets committed the new rows and others did not."""
+
+    code = "PartialCommit"

@@ -1,0 +1,60 @@
+"""Stand-ins for the two boto3 calls the loader makes, for tests and local dry runs.
+
+They answer like boto3 clients do: ``get_object`` returns a botocore ``StreamingBody``,
+and a missing object or secret raises botocore's ``ClientError`` with AWS's error code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+
+
+def _error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class FakeS3:
+    """Objects by (bucket, key)."""
+
+    def __init__(self, objects: Mapping[tuple[str, str], bytes] | None = None) -> None:
+        self.objects = dict(objects or {})
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        """Store an object."""
+        self.objects[bucket, key] = data
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        """The object's body as a stream. Raises ClientError NoSuchKey."""
+        data = self.objects.get((Bucket, Key))
+        if data is None:
+            raise _error("NoSuchKey", "The specified key does not exist.", "GetObject")
+        return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)}
+
+
+class FakeSecrets:
+    """Secret strings by id."""
+
+    def __init__(self, secrets: Mapping[str, object] | None = None) -> None:
+        self.secrets: dict[str, str] = {}
+        for secret_id, value in (secrets or {}).items():
+            self.put(secret_id, value)
+
+    def put(self, secret_id: str, value: object) -> None:
+        """Store a secret; a mapping is stored as its JSON text."""
+        self.secrets[secret_id] = value if isinstance(value, str) else json.dumps(value)
+
+    def get_secret_value(self, *, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        """The secret. Raises ClientError ResourceNotFoundException."""
+        if SecretId not in self.secrets:
+            raise _error(
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified secret.",
+                "GetSecretValue",
+            )
+        return {"Name": SecretId, "SecretString": self.secrets[SecretId]}

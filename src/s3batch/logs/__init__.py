@@ -1,0 +1,1 @@
+"""CloudWatch Logs on one machine: log groups, streams and their events."""

@@ -1,0 +1,225 @@
+"""CloudWatch Logs operations over the state store.
+
+:meth:`Logs.append` is the batch supervisor's log sink: it creates the group and stream
+when missing and keeps events in the order they were appended. :meth:`Logs.get_log_events`
+pages as GetLogEvents does: up to ``limit`` events and 1 MB, with ``f/…`` and ``b/…``
+tokens that come back unchanged at the end of the stream (that is how clients stop).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Sequence
+
+from s3batch.clock import Clock
+from s3batch.logs import store
+from s3batch.logs.errors import (
+    InvalidParameterException,
+    LogGroupNotFound,
+    LogStreamNotFound,
+    ResourceAlreadyExistsException,
+)
+from s3batch.logs.models import EventPage, LogEvent, LogGroup, LogStream
+from s3batch.state.db import Database
+
+logger = logging.getLogger(__name__)
+
+#: GetLogEvents returns at most this many events, and at most MAX_PAGE_BYTES.
+MAX_EVENTS = 10_000
+MAX_PAGE_BYTES = 1_048_576
+GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
+STREAM_NAME = re.compile(r"[^:*]{1,512}")
+_TOKEN = re.compile(r"([fb])/(\d{1,60})")
+
+
+def _token(direction: str, seq: int) -> str:
+    return f"{direction}/{max(seq, 0):056d}"
+
+
+class Logs:
+    """Log groups, streams and events."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.region = region
+        self.account_id = account_id
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+    def _group_arn(self, name: str) -> str:
+        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}:*"
+
+    # -- groups and streams --------------------------------------------------------
+
+    def create_log_group(self, name: str) -> LogGroup:
+        """CreateLogGroup.
+
+        Raises:
+            InvalidParameterException: the name is not valid.
+            ResourceAlreadyExistsException: it exists.
+        """
+        _check(GROUP_NAME, name, "logGroupName")
+        with self.db.transaction() as conn:
+            if not store.insert_group(conn, name, self._group_arn(name), self._now()):
+                raise ResourceAlreadyExistsException("The specified log group already exists")
+        return self.log_group(name)
+
+    def ensure_log_group(self, name: str) -> LogGroup:
+        """The group, created if missing."""
+        _check(GROUP_NAME, name, "logGroupName")
+        with self.db.transaction() as conn:
+            store.insert_group(conn, name, self._group_arn(name), self._now())
+        return self.log_group(name)
+
+    def log_group(self, name: str) -> LogGroup:
+        """A group by name.
+
+        Raises:
+            LogGroupNotFound: there is none.
+        """
+        group = store.get_group(self.db.conn, name)
+        if group is None:
+            raise LogGroupNotFound()
+        return group
+
+    def groups(self, prefix: str = "") -> list[LogGroup]:
+        """Groups by name, optionally those starting with ``prefix``."""
+        return store.list_groups(self.db.conn, prefix)
+
+    def create_log_stream(self, group: str, name: str) -> LogStream:
+        """CreateLogStream.
+
+        Raises:
+            InvalidParameterException: the name is not valid.
+            LogGroupNotFound: the group does not exist.
+            ResourceAlreadyExistsException: the stream exists.
+        """
+        _check(STREAM_NAME, name, "logStreamName")
+        with self.db.transaction() as conn:
+            if store.get_group(conn, group) is None:
+                raise LogGroupNotFound()
+            if not store.insert_stream(conn, group, name, self._now()):
+                raise ResourceAlreadyExistsException("The specified log stream already exists")
+        return self.log_stream(group, name)
+
+    def ensure_log_stream(self, group: str, name: str) -> LogStream:
+        """The stream, created (with its group) if missing."""
+        _check(STREAM_NAME, name, "logStreamName")
+        with self.db.transaction() as conn:
+            self._ensure(conn, group, name)
+        return self.log_stream(group, name)
+
+    def _ensure(self, conn: sqlite3.Connection, group: str, name: str) -> None:
+        now = self._now()
+        store.insert_group(conn, group, self._group_arn(group), now)
+        store.insert_stream(conn, group, name, now)
+
+    def log_stream(self, group: str, name: str) -> LogStream:
+        """A stream by group and name.
+
+        Raises:
+            LogStreamNotFound: there is none.
+        """
+        stream = store.get_stream(self.db.conn, group, name)
+        if stream is None:
+            raise LogStreamNotFound()
+        return stream
+
+    def streams(self, group: str, prefix: str = "") -> list[LogStream]:
+        """Streams of a group by name.
+
+        Raises:
+            LogGroupNotFound: the group does not exist.
+        """
+        self.log_group(group)
+        return store.list_streams(self.db.conn, group, prefix)
+
+    # -- events --------------------------------------------------------------------
+
+    def append(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
+        """Add ``(timestamp ms, message)`` events in order, creating group and stream if needed."""
+        with self.db.transaction() as conn:
+            row = store.stream_row(conn, group, stream)
+            if row is None:
+                self._ensure(conn, group, stream)
+                row = store.stream_row(conn, group, stream)
+                assert row is not None
+            if events:
+                store.add_events(conn, row, events, self._now())
+
+    def get_log_events(
+        self,
+        group: str,
+        stream: str,
+        start_from_head: bool = True,
+        limit: int = MAX_EVENTS,
+        next_token: str | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> EventPage:
+        """GetLogEvents: a page of events oldest first, and the tokens to page forward and backward.
+
+        Without a token the page is the stream's first (``start_from_head``) or last one.
+
+        Raises:
+            LogStreamNotFound: the stream (or its group) does not exist.
+            InvalidParameterException: the limit or the token is not valid.
+        """
+        if not 1 <= limit <= MAX_EVENTS:
+            raise InvalidParameterException(f"limit must be between 1 and {MAX_EVENTS}")
+        row = store.stream_row(self.db.conn, group, stream)
+        if row is None:
+            raise LogStreamNotFound()
+        direction, position = _parse_token(next_token, start_from_head, row["next_seq"])
+        conn, stream_id = self.db.conn, row["id"]
+        if direction == "f":
+            events = _fit(
+                store.events_after(conn, stream_id, position, limit, start_time, end_time)
+            )
+            if not events:
+                return EventPage([], _token("f", position), _token("b", position + 1))
+        else:
+            newest_first = _fit(
+                store.events_before(conn, stream_id, position, limit, start_time, end_time)
+            )
+            events = newest_first[::-1]
+            if not events:
+                return EventPage([], _token("f", position - 1), _token("b", position))
+        return EventPage(events, _token("f", events[-1].seq), _token("b", events[0].seq))
+
+
+def _check(pattern: re.Pattern[str], value: str, field: str) -> None:
+    if not pattern.fullmatch(value):
+        raise InvalidParameterException(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint"
+        )
+
+
+def _parse_token(token: str | None, start_from_head: bool, end: int) -> tuple[str, int]:
+    """A token as (direction, position): ``f/N`` means after event N, ``b/N`` before event N."""
+    if token is None:
+        return ("f", 0) if start_from_head else ("b", end)
+    match = _TOKEN.fullmatch(token)
+    if match is None:
+        raise InvalidParameterException("The specified nextToken is invalid.")
+    return match[1], int(match[2])
+
+
+def _fit(events: list[LogEvent]) -> list[LogEvent]:
+    """The leading events that fit in one page's byte budget."""
+    total = 0
+    for index, event in enumerate(events):
+        total += len(event.message.encode()) + store.EVENT_OVERHEAD
+        if total > MAX_PAGE_BYTES:
+            return events[:index]
+    return events

@@ -1,0 +1,147 @@
+"""SQL for log groups, streams and events: the only place that knows the tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from s3batch.logs.models import LogEvent, LogGroup, LogStream
+from s3batch.state.db import Row
+
+#: CloudWatch counts 26 bytes of overhead per event towards a batch's size.
+EVENT_OVERHEAD = 26
+
+
+def insert_group(conn: sqlite3.Connection, name: str, arn: str, now: int) -> bool:
+    """Create a group row; False when it exists."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO log_groups (name, arn, created_at) VALUES (?, ?, ?)",
+        (name, arn, now),
+    )
+    return cursor.rowcount == 1
+
+
+def get_group(conn: sqlite3.Connection, name: str) -> LogGroup | None:
+    """A group by name."""
+    row = conn.execute("SELECT * FROM log_groups WHERE name = ?", (name,)).fetchone()
+    return LogGroup(row["name"], row["arn"], row["created_at"]) if row else None
+
+
+def list_groups(conn: sqlite3.Connection, prefix: str = "") -> list[LogGroup]:
+    """Groups by name, optionally those starting with ``prefix``."""
+    rows = conn.execute(
+        "SELECT * FROM log_groups WHERE substr(name, 1, ?) = ? ORDER BY name", (len(prefix), prefix)
+    )
+    return [LogGroup(r["name"], r["arn"], r["created_at"]) for r in rows]
+
+
+def _stream(row: Row, group_arn: str) -> LogStream:
+    return LogStream(
+        group=row["group_name"],
+        name=row["name"],
+        arn=f"{group_arn.removesuffix(':*')}:log-stream:{row['name']}",
+        created_at=row["created_at"],
+        first_event_timestamp=row["first_event_timestamp"],
+        last_event_timestamp=row["last_event_timestamp"],
+        last_ingestion_time=row["last_ingestion_time"],
+        stored_bytes=row["stored_bytes"],
+    )
+
+
+def insert_stream(conn: sqlite3.Connection, group: str, name: str, now: int) -> bool:
+    """Create a stream row in an existing group; False when it exists."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO log_streams (group_name, name, created_at) VALUES (?, ?, ?)",
+        (group, name, now),
+    )
+    return cursor.rowcount == 1
+
+
+def stream_row(conn: sqlite3.Connection, group: str, name: str) -> Row | None:
+    """A stream's row (with its id and next sequence number)."""
+    row: Row | None = conn.execute(
+        "SELECT s.*, g.arn AS group_arn FROM log_streams s JOIN log_groups g ON g.name = s.group_name"
+        " WHERE s.group_name = ? AND s.name = ?",
+        (group, name),
+    ).fetchone()
+    return row
+
+
+def get_stream(conn: sqlite3.Connection, group: str, name: str) -> LogStream | None:
+    """A stream by group and name."""
+    row = stream_row(conn, group, name)
+    return _stream(row, row["group_arn"]) if row else None
+
+
+def list_streams(conn: sqlite3.Connection, group: str, prefix: str = "") -> list[LogStream]:
+    """Streams of a group by name, optionally those starting with ``prefix``."""
+    rows = conn.execute(
+        "SELECT s.*, g.arn AS group_arn FROM log_streams s JOIN log_groups g ON g.name = s.group_name"
+        " WHERE s.group_name = ? AND substr(s.name, 1, ?) = ? ORDER BY s.name",
+        (group, len(prefix), prefix),
+    )
+    return [_stream(r, r["group_arn"]) for r in rows]
+
+
+def add_events(
+    conn: sqlite3.Connection, stream: Row, events: Sequence[tuple[int, str]], now: int
+) -> None:
+    """Append events to a stream in order, numbering them from its next sequence number."""
+    first_seq = stream["next_seq"]
+    conn.executemany(
+        "INSERT INTO log_events (stream_id, seq, timestamp, ingestion_time, message) VALUES (?, ?, ?, ?, ?)",
+        [(stream["id"], first_seq + i, ts, now, message) for i, (ts, message) in enumerate(events)],
+    )
+    size = sum(len(m.encode()) for _, m in events)
+    conn.execute(
+        "UPDATE log_streams SET next_seq = next_seq + ?1, stored_bytes = stored_bytes + ?2,"
+        " first_event_timestamp = min(coalesce(first_event_timestamp, ?3), ?3),"
+        " last_event_timestamp = max(coalesce(last_event_timestamp, ?4), ?4),"
+        " last_ingestion_time = ?5 WHERE id = ?6",
+        (
+            len(events),
+            size,
+            min(ts for ts, _ in events),
+            max(ts for ts, _ in events),
+            now,
+            stream["id"],
+        ),
+    )
+
+
+def _event(row: Row) -> LogEvent:
+    return LogEvent(row["seq"], row["timestamp"], row["message"], row["ingestion_time"])
+
+
+def events_after(
+    conn: sqlite3.Connection,
+    stream_id: int,
+    seq: int,
+    limit: int,
+    start: int | None,
+    end: int | None,
+) -> list[LogEvent]:
+    """Up to ``limit`` events with a sequence number above ``seq``, oldest first, in [start, end)."""
+    rows = conn.execute(
+        "SELECT * FROM log_events WHERE stream_id = ?1 AND seq > ?2"
+        " AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4) ORDER BY seq LIMIT ?5",
+        (stream_id, seq, start, end, limit),
+    )
+    return [_event(r) for r in rows]
+
+
+def events_before(
+    conn: sqlite3.Connection,
+    stream_id: int,
+    seq: int,
+    limit: int,
+    start: int | None,
+    end: int | None,
+) -> list[LogEvent]:
+    """Up to ``limit`` events with a sequence number below ``seq``, newest first, in [start, end)."""
+    rows = conn.execute(
+        "SELECT * FROM log_events WHERE stream_id = ?1 AND seq < ?2"
+        " AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4) ORDER BY seq DESC LIMIT ?5",
+        (stream_id, seq, start, end, limit),
+    )
+    return [_event(r) for r in rows]

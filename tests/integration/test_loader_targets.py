@@ -1,0 +1,470 @@
+"""The loader end to end through ``main([...])``, into a real PostgreSQL and a DuckDB file.
+
+PostgreSQL is the embedded server ``s3batch up`` runs (:mod:`s3batch.embedded`), started
+once for this module; each test gets its own database. S3 and Secrets Manager are in-memory stand-ins for the
+two boto3 calls, except in the test that reads the object from a real ``s3batch up``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+from botocore.stub import Stubber
+
+from s3batch.embedded import EmbeddedPostgres
+from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, main
+from s3batch.loader.job import Clients, human_size
+from s3batch.loader.sinks.postgres import PostgresSink
+from s3batch.loader.testing import FakeS3, FakeSecrets
+
+BUCKET = "s3-eventbridge-batch"
+_PK_NAME = (
+    "SELECT conname FROM pg_constraint WHERE conrelid = 'persons'::regclass AND contype = 'p'"
+)
+
+
+def persons(n: int, start: int = 1, postal: int = 10000) -> str:
+    """``n`` rows of the tutorial's persons file."""
+    return "".join(
+        f"P{i:04d},person{i}@example.com,NY,{postal + i},{i} Main Street\n"
+        for i in range(start, start + n)
+    )
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """Where the server listens, and its superuser's login."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def conninfo(self, dbname: str) -> str:
+        return f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={dbname}"
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("loader-pg") / "data")
+    secret = server.start()
+    try:
+        yield PgServer(
+            str(secret["host"]),
+            int(secret["port"]),
+            str(secret["username"]),
+            str(secret["password"]),
+        )
+    finally:
+        server.stop()
+
+
+@dataclass
+class Setup:
+    """One test's databases, fake AWS clients, and a way to run the loader."""
+
+    pg: PgServer
+    dbname: str
+    duck_path: Path
+    s3: FakeS3
+    secrets: FakeSecrets
+
+    def put(self, key: str, data: str | bytes) -> None:
+        self.s3.put(BUCKET, key, data.encode() if isinstance(data, str) else data)
+
+    def load(self, key: str, *targets: str, extra: tuple[str, ...] = ()) -> int:
+        argv = ["--bucket", BUCKET, "--key", key, "--table", "persons", *extra]
+        for target in targets or ("RDS-credentials", "Redshift-credentials"):
+            argv += ["--target", target]
+        return main(argv, clients=Clients(self.s3, self.secrets), environ={})
+
+    def pg_connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.pg.conninfo(self.dbname), autocommit=True)
+
+    def pg_rows(self, table: str = "persons") -> list[tuple[object, ...]]:
+        with self.pg_connect() as conn:
+            return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+    def duck_rows(self, table: str = "persons") -> list[tuple[object, ...]]:
+        with duckdb.connect(str(self.duck_path)) as conn:
+            return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+@pytest.fixture
+def setup(pg: PgServer, tmp_path: Path) -> Iterator[Setup]:
+    dbname = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {dbname}")
+    secrets = FakeSecrets(
+        {
+            "RDS-credentials": {
+                "engine": "postgres",
+                "host": pg.host,
+                "port": pg.port,
+                "username": pg.user,
+                "password": pg.password,
+                "dbname": dbname,
+            },
+            "Redshift-credentials": {
+                "engine": "duckdb",
+                "path": str(tmp_path / "warehouse.duckdb"),
+            },
+        }
+    )
+    yield Setup(pg, dbname, tmp_path / "warehouse.duckdb", FakeS3(), secrets)
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {dbname} WITH (FORCE)")
+
+
+def test_loads_50_rows_into_postgres_and_duckdb(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.put("sample-data.txt", persons(50))
+    size = human_size(len(persons(50)))
+    assert setup.load("sample-data.txt") == EXIT_OK
+    expected = [
+        (f"P{i:04d}", f"person{i}@example.com", "NY", 10000 + i, f"{i} Main Street")
+        for i in range(1, 51)
+    ]
+    assert [(*r[:3], int(str(r[3])), r[4]) for r in setup.pg_rows()] == expected
+    assert [(*r[:3], int(str(r[3])), r[4]) for r in setup.duck_rows()] == expected
+    out = capsys.readouterr().out
+    for line in (
+        f"Copying data from S3 s3://{BUCKET}/sample-data.txt into persons",
+        f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows are valid",
+        f"Connecting to postgres db {setup.dbname} on port {setup.pg.port}",
+        "CREATE TABLE persons",
+        "loading 50 rows into persons",
+        "COPY 50",
+        f"persons now has 50 rows in postgres db {setup.dbname} on 127.0.0.1:{setup.pg.port}",
+        f"persons now has 50 rows in duckdb {setup.duck_path}",
+    ):
+        assert line in out.splitlines(), line
+    assert out.splitlines()[-1].startswith(f"Loaded 50 rows ({size}) from s3://")
+
+
+def test_created_tables_follow_the_definition(setup: Setup) -> None:
+    setup.put("k", persons(3))
+    assert setup.load("k") == EXIT_OK
+    with setup.pg_connect() as conn:
+        columns = conn.execute(
+            "SELECT column_name, data_type, character_maximum_length, numeric_precision, is_nullable "
+            "FROM information_schema.columns WHERE table_name = 'persons' ORDER BY ordinal_position"
+        ).fetchall()
+        pk = conn.execute(_PK_NAME).fetchall()
+        leftovers = conn.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE '%s3batch%'"
+        ).fetchall()
+    assert columns == [
+        ("id", "character varying", 10, None, "NO"),
+        ("email", "character varying", 50, None, "NO"),
+        ("state", "character varying", 3, None, "NO"),
+        ("postal", "numeric", None, 10, "NO"),
+        ("address", "character varying", 250, None, "NO"),
+    ]
+    assert pk == [("persons_pkey",)] and leftovers == []
+    with duckdb.connect(str(setup.duck_path)) as conn:
+        tables = conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert tables == [("persons",)]
+
+
+def test_reload_replaces_the_rows(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.put("k", persons(50))
+    assert setup.load("k") == EXIT_OK
+    setup.put("k", persons(20, start=101, postal=50000))
+    assert setup.load("k") == EXIT_OK
+    for rows in (setup.pg_rows(), setup.duck_rows()):
+        assert len(rows) == 20 and rows[0][0] == "P0101" and int(str(rows[-1][3])) == 50120
+    out = capsys.readouterr().out
+    assert (
+        "table persons exists in schema public" in out
+        and "swapped the new rows into persons" in out
+    )
+    with setup.pg_connect() as conn:
+        assert conn.execute(_PK_NAME).fetchall() == [("persons_pkey",)]
+
+
+def test_bad_row_leaves_every_target_unchanged(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.put("k", persons(50))
+    assert setup.load("k") == EXIT_OK
+    before = (setup.pg_rows(), setup.duck_rows())
+    lines = persons(10, start=201).splitlines(keepends=True)
+    lines[6] = "P0207,person207@example.com,NY,12a45,207 Main Street\n"
+    setup.put("k", "".join(lines))
+    capsys.readouterr()
+    assert setup.load("k") == EXIT_FAILED
+    assert (setup.pg_rows(), setup.duck_rows()) == before
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert 'load failed: line 7, column "postal": "12a45" is not a valid numeric(10)' in err
+
+
+def test_failure_in_the_second_target_rolls_back_the_first(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.put("k", persons(50))
+    assert setup.load("k") == EXIT_OK
+    before = setup.pg_rows()
+    with duckdb.connect(str(setup.duck_path)) as conn:
+        conn.execute("DROP TABLE persons")
+        conn.execute("CREATE TABLE persons (id VARCHAR PRIMARY KEY, email VARCHAR)")
+    setup.put("k", persons(5, start=300))
+    assert setup.load("k") == EXIT_FAILED
+    assert setup.pg_rows() == before
+    err = capsys.readouterr().err
+    assert (
+        "table persons in duckdb" in err
+        and "does not match its definition: it has 2 columns, expected 5" in err
+    )
+
+
+def test_duplicate_primary_key_fails_everywhere(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.put("k", persons(50))
+    assert setup.load("k") == EXIT_OK
+    setup.put("k", persons(3) + persons(1, start=2))
+    assert setup.load("k") == EXIT_FAILED
+    assert len(setup.pg_rows()) == 50 and len(setup.duck_rows()) == 50
+    assert (
+        "duplicate primary key in the file: Key (id)=(P0002) is duplicated."
+        in capsys.readouterr().err
+    )
+
+
+def test_readers_never_see_an_empty_or_partial_table(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.put("k", persons(50))
+    assert setup.load("k", "RDS-credentials") == EXIT_OK
+    seen_before_swap: list[int] = []
+    original_swap = PostgresSink.swap
+
+    def swap(self: PostgresSink) -> int:
+        with setup.pg_connect() as reader:  # the new rows are staged but not yet swapped in
+            seen_before_swap.append(_count(reader))
+        return original_swap(self)
+
+    monkeypatch.setattr(PostgresSink, "swap", swap)
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        with setup.pg_connect() as reader:
+            while not stop.is_set():
+                counts.append(_count(reader))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        setup.put("k", persons(20000, start=1000))
+        assert setup.load("k", "RDS-credentials") == EXIT_OK
+    finally:
+        stop.set()
+        poller.join()
+    assert seen_before_swap == [50]
+    assert counts and set(counts) <= {50, 20000}
+    with setup.pg_connect() as reader:
+        assert _count(reader) == 20000
+
+
+def test_concurrent_loads_of_one_table_run_one_after_the_other(setup: Setup) -> None:
+    setup.put("a", persons(3000, start=1))
+    setup.put("b", persons(2000, start=5000))
+    codes: list[int] = []
+    threads = [
+        threading.Thread(target=lambda k=k: codes.append(setup.load(k, "RDS-credentials")))
+        for k in "ab"
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [EXIT_OK, EXIT_OK]
+    ids = [r[0] for r in setup.pg_rows()]
+    assert ids in ([f"P{i:04d}" for i in range(1, 3001)], [f"P{i:04d}" for i in range(5000, 7000)])
+
+
+def _count(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    row = conn.execute("SELECT count(*) FROM persons").fetchone()
+    return int(str(row[0])) if row else -1
+
+
+def test_mismatched_existing_table_is_a_clear_error(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with setup.pg_connect() as conn:
+        conn.execute(
+            "CREATE TABLE persons (id varchar(10) PRIMARY KEY, email varchar(50) NOT NULL, "
+            "state varchar(3), postal integer NOT NULL, address varchar(250) NOT NULL)"
+        )
+        conn.execute("INSERT INTO persons VALUES ('X', 'x@x', 'NY', 1, 'here')")
+    setup.put("k", persons(5))
+    assert setup.load("k") == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert f"table persons in postgres db {setup.dbname}" in err
+    assert 'column "state" is nullable, expected NOT NULL' in err
+    assert 'column "postal" is integer, expected numeric(10,0)' in err
+    assert setup.pg_rows() == [("X", "x@x", "NY", 1, "here")]
+
+
+def test_bom_and_crlf(setup: Setup) -> None:
+    setup.put("k", ("\ufeff" + persons(3).replace("\n", "\r\n")).encode())
+    assert setup.load("k") == EXIT_OK
+    for rows in (setup.pg_rows(), setup.duck_rows()):
+        assert rows[0][0] == "P0001" and rows[2][4] == "3 Main Street"
+
+
+def test_dependent_view_and_grants_survive_a_reload(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.put("k", persons(10))
+    assert setup.load("k", "RDS-credentials") == EXIT_OK
+    with setup.pg_connect() as conn:
+        conn.execute("CREATE VIEW ny AS SELECT id FROM persons WHERE state = 'NY'")
+        conn.execute("CREATE ROLE reader")
+        conn.execute("GRANT SELECT ON persons TO reader")
+        conn.execute("COMMENT ON TABLE persons IS 'from S3'")
+    setup.put("k", persons(4, start=500))
+    assert setup.load("k", "RDS-credentials") == EXIT_OK
+    assert "TRUNCATE TABLE and INSERT into persons" in capsys.readouterr().out
+    with setup.pg_connect() as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM ny ORDER BY 1")] == [
+            "P0500",
+            "P0501",
+            "P0502",
+            "P0503",
+        ]
+        assert conn.execute(
+            "SELECT has_table_privilege('reader', 'persons', 'SELECT')"
+        ).fetchone() == (True,)
+        assert conn.execute("SELECT obj_description('persons'::regclass)").fetchone() == (
+            "from S3",
+        )
+        conn.execute("DROP VIEW ny")
+        conn.execute("REVOKE ALL ON persons FROM reader")
+        conn.execute("DROP ROLE reader")
+
+
+def test_every_type_round_trips_and_reloads(setup: Setup, tmp_path: Path) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        "tables:\n"
+        "  - tableName: persons\n"
+        "    columns:\n"
+        "      - {name: id, type: integer, primaryKey: true}\n"
+        "      - {name: big, type: bigint}\n"
+        "      - {name: small, type: smallint}\n"
+        "      - {name: price, type: 'numeric(8,2)'}\n"
+        "      - {name: amount, type: decimal}\n"
+        "      - {name: ratio, type: real}\n"
+        "      - {name: score, type: double precision}\n"
+        "      - {name: ok, type: boolean}\n"
+        "      - {name: day, type: date}\n"
+        "      - {name: at, type: timestamp}\n"
+        "      - {name: note, type: text}\n"
+        "    format: {header: true, delimiter: ';'}\n"
+    )
+    header = "id;big;small;price;amount;ratio;score;ok;day;at;note\n"
+    data = (
+        header
+        + '1;9000000000;-5;12.5;42;0.5;-1.25e3;yes;2024-02-29;2024-02-29T13:45:10;" spaced ""q"" "\n2;;;;;;;;;;\n'
+    )
+    setup.put("typed.csv", data)
+    for _ in range(2):  # the second load checks the existing tables against the definition
+        assert setup.load("typed.csv", extra=("--stack", str(stack))) == EXIT_OK
+    pg, duck = setup.pg_rows(), setup.duck_rows()
+    assert pg == duck
+    assert [str(v) for v in pg[0]] == [
+        "1", "9000000000", "-5", "12.50", "42", "0.5", "-1250.0", "True", "2024-02-29",
+        "2024-02-29 13:45:10", ' spaced "q" ',
+    ]  # fmt: skip
+    assert pg[1] == (2, *[None] * 10)
+
+
+def test_secrets_never_reach_the_output(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.put("k", persons(5))
+    assert setup.load("k") == EXIT_OK
+    wrong = "Wr0ng-Pa55word-31337"
+    secret = {
+        "engine": "postgres", "host": setup.pg.host, "port": str(setup.pg.port),
+        "username": setup.pg.user, "password": wrong, "dbname": setup.dbname,
+    }  # fmt: skip
+    setup.secrets.put("bad-login", secret)
+    assert setup.load("k", "Redshift-credentials", "bad-login") == EXIT_FAILED
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "password authentication failed" in captured.err
+    for hidden in (setup.pg.password, wrong, setup.pg.user):
+        assert hidden not in output
+    assert len(setup.duck_rows()) == 5
+
+
+def test_stubbed_boto3_clients(setup: Setup) -> None:
+    import boto3
+    from botocore.response import StreamingBody
+
+    session = boto3.Session(
+        aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"
+    )
+    s3, secrets = session.client("s3"), session.client("secretsmanager")
+    data = persons(7).encode()
+    with Stubber(s3) as s3_stub, Stubber(secrets) as secrets_stub:
+        secrets_stub.add_response(
+            "get_secret_value",
+            {"SecretString": setup.secrets.secrets["Redshift-credentials"]},
+            {"SecretId": "Redshift-credentials"},
+        )
+        import io
+
+        s3_stub.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)},
+            {"Bucket": BUCKET, "Key": "in/persons.csv"},
+        )
+        argv = [
+            "--bucket",
+            BUCKET,
+            "--key",
+            "in/persons.csv",
+            "--table",
+            "persons",
+            "--target",
+            "Redshift-credentials",
+        ]
+        assert main(argv, clients=Clients(s3, secrets), environ={}) == EXIT_OK
+        s3_stub.assert_no_pending_responses()
+    assert len(setup.duck_rows()) == 7
+
+
+def test_reads_the_object_from_a_real_s3batch_server(setup: Setup, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="dir/sample data.txt", Body=persons(50).encode())
+    argv = ["--bucket", bucket, "--key", "dir/sample data.txt", "--table", "persons"]
+    argv += ["--target", "RDS-credentials", "--target", "Redshift-credentials"]
+    assert main(argv, clients=Clients(s3, setup.secrets), environ={}) == EXIT_OK
+    assert len(setup.pg_rows()) == 50 and len(setup.duck_rows()) == 50
+
+
+def test_python_dash_m_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "s3batch.loader", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "--target SECRET_ID" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "s3batch.loader", "load"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "required" in done.stderr
