@@ -74,4 +74,5 @@ class Settings:
             self.account_id,
             self.access_key_id,
             self.secret_access_key,
+            self.environ,
         )

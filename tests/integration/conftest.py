@@ -18,7 +18,10 @@ from s3batch.cli.child import ChildServer
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
     """One server for the session, on a free port with a fresh data dir."""
-    srv = ChildServer(tmp_path_factory.mktemp("s3batch") / "data")
+    root = tmp_path_factory.mktemp("s3batch")
+    empty = root / "empty-stack.yaml"  # S3 only: no embedded databases to start
+    empty.write_text("{}\n")
+    srv = ChildServer(root / "data", extra_args=("--stack", str(empty)))
     srv.start()
     yield srv
     assert srv.stop() == 0, srv.log()

@@ -93,7 +93,7 @@ def test_generated_key_is_printed_kept_0600_and_reused(
     second = _wait_banner(again)
     assert saved["AccessKeyId"] in second
     assert saved["SecretAccessKey"] not in second, "the secret is printed only when it is generated"
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept"]
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept", "s3-eventbridge-batch"]
     assert _stop(again) == 0
 
 

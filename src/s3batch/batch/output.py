@@ -43,6 +43,9 @@ class OutputPump(threading.Thread):
         self._clock = clock
         self._emit = emit
         self._abandoned = threading.Event()
+        self._stderr = pipes[-1].fileno() if len(pipes) > 1 else -1
+        #: The last line the process wrote to stderr: why it failed, usually.
+        self.last_error_line: str | None = None
 
     def abandon(self) -> None:
         """Stop reading (a descendant still holds a pipe open); the thread closes the pipes."""
@@ -74,12 +77,17 @@ class OutputPump(threading.Thread):
             rest, partial[fd] = partial[fd], b""
             if rest:
                 batch.append((now, _text(rest)))
+                if fd == self._stderr:
+                    self.last_error_line = _text(rest)
             return
         *lines, partial[fd] = (partial[fd] + data).split(b"\n")
         while len(partial[fd]) > MAX_LINE:
             lines.append(partial[fd][:MAX_LINE])
             partial[fd] = partial[fd][MAX_LINE:]
-        batch.extend((now, _text(line)) for line in lines if line.rstrip(b"\r"))
+        kept = [(now, _text(line)) for line in lines if line.rstrip(b"\r")]
+        if fd == self._stderr and kept:
+            self.last_error_line = kept[-1][1]
+        batch.extend(kept)
 
     def _send(self, batch: Events) -> None:
         batch = [(ts, message) for ts, message in batch if message]

@@ -88,6 +88,10 @@ class Launch:
     cwd: Path | None = None
 
 
+#: Longest container reason kept (AWS truncates reasons at 255 characters).
+MAX_REASON = 255
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How an attempt's process ended: ``exit_code`` is 128+N when killed by signal N (as Docker reports)."""
@@ -97,8 +101,14 @@ class Outcome:
     reason: str | None = None
 
     @classmethod
-    def from_returncode(cls, returncode: int) -> Outcome:
-        """Decode a ``Popen.returncode`` (negative: killed by that signal)."""
+    def from_returncode(cls, returncode: int, error_line: str | None = None) -> Outcome:
+        """Decode a ``Popen.returncode`` (negative: killed by that signal).
+
+        A failed exit's reason is the last line the process wrote to stderr (at most
+        :data:`MAX_REASON` characters), so ``describe`` says *why* a job failed.
+        """
+        if returncode > 0 and error_line:
+            return cls(returncode, reason=error_line[:MAX_REASON])
         if returncode >= 0:
             return cls(returncode)
         number = -returncode
@@ -178,7 +188,7 @@ class ProcessHandle:
             self._flushed = self._writer.flushed()
         if not self._flushed.is_set():
             return None
-        return Outcome.from_returncode(returncode)
+        return Outcome.from_returncode(returncode, self._pump.last_error_line)
 
     def kill(self, sig: int) -> None:
         """Signal the whole process group (quietly, if it is gone)."""

@@ -170,7 +170,9 @@ class _FieldIndex:
         if isinstance(op, Suffix):
             return (self.suffix_ci, fold(op.value)) if op.ignore_case else (self.suffix, op.value)
         if isinstance(op, Cidr):
-            table = self.networks.setdefault((op.network.version, op.network.prefixlen), _SetIndex())
+            table = self.networks.setdefault(
+                (op.network.version, op.network.prefixlen), _SetIndex()
+            )
             return table, int(op.network.network_address)
         if isinstance(op, Exists):
             return self.present
@@ -361,7 +363,9 @@ def _merge(constraints: dict[int, int], membership: Membership) -> dict[int, int
     return constraints if merged is None else merged
 
 
-def _satisfiable(branch: _Branch, hits: dict[int, set[Membership]], leaves: dict[str, list[_Leaf]]) -> bool:
+def _satisfiable(
+    branch: _Branch, hits: dict[int, set[Membership]], leaves: dict[str, list[_Leaf]]
+) -> bool:
     """Whether the branch's conditions can take array-consistent leaves (absences checked in order)."""
     conditions = branch.conditions
     failed: set[tuple[int, tuple[tuple[int, int], ...]]] = set()
@@ -377,7 +381,11 @@ def _satisfiable(branch: _Branch, hits: dict[int, set[Membership]], leaves: dict
             merged = _merge(constraints, membership)
             if merged is not None and search(i + 1, merged):
                 return True
-        if condition.absent_ok and _absent(condition.path, constraints, leaves) and search(i + 1, constraints):
+        if (
+            condition.absent_ok
+            and _absent(condition.path, constraints, leaves)
+            and search(i + 1, constraints)
+        ):
             return True
         failed.add(key)
         return False

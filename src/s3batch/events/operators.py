@@ -13,13 +13,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, Union
+from typing import Literal
 
 #: An event leaf: what a pattern operator is tested against.
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 #: A pattern number after normalisation: a float64 when exact, else the exact value.
-Number = Union[float, int, Decimal]
+Number = float | int | Decimal
 
 _IPV4 = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
 _IPV6 = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*")
@@ -32,10 +32,10 @@ def is_number(value: object) -> bool:
 
 def comparable(value: object) -> float | None:
     """The float64 of a JSON number if it is exactly one (event-ruler's ComparableNumber), else None."""
-    if not is_number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     try:
-        as_float = float(value)  # type: ignore[arg-type]
+        as_float = float(value)
     except OverflowError:
         return None
     if not math.isfinite(as_float):
@@ -58,7 +58,11 @@ def normalise_number(value: int | float | Decimal) -> Number:
 
 
 def fold(text: str) -> str:
-    """Case-fold per character, as event-ruler does (characters outside the BMP are kept)."""
+    """Lower-case per character; characters outside the BMP are kept, as in event-ruler.
+
+    event-ruler lets each pattern character match its lower- or upper-case form; for
+    characters whose cases map one to one (nearly all) that equals comparing these folds.
+    """
     return "".join(ch.lower() if ord(ch) <= 0xFFFF else ch for ch in text)
 
 
@@ -92,6 +96,11 @@ class Exact:
     """A literal: string (IP literals compare as addresses), number (by value), boolean or null."""
 
     value: str | Number | bool | None
+    #: Part of the identity, so that ``1`` and ``true`` (equal in Python) stay apart.
+    kind: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", str(exact_key(self.value)[0]))
 
     def test(self, value: Scalar) -> bool:
         """Whether the leaf equals the literal."""
@@ -201,33 +210,34 @@ class AnythingBut:
 
     kind: AnythingButKind
     values: tuple[str | Number, ...]
-    _tests: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    _keys: frozenset[object] = field(init=False, repr=False, compare=False)
+    _regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        tests: tuple[object, ...]
+        keys: frozenset[object]
         if self.kind == "equals":
-            tests = (frozenset(exact_text_key(v) for v in self.values),)
-        elif self.kind == "equals-ignore-case":
-            tests = (frozenset(fold(str(v)) for v in self.values),)
-        elif self.kind == "wildcard":
-            tests = tuple(wildcard_regex(str(v)) for v in self.values)
+            keys = frozenset(exact_text_key(v) for v in self.values)
         else:
-            tests = tuple(str(v) for v in self.values)
-        object.__setattr__(self, "_tests", tests)
+            keys = frozenset(fold(str(v)) for v in self.values)
+        regexes = (
+            tuple(wildcard_regex(str(v)) for v in self.values) if self.kind == "wildcard" else ()
+        )
+        object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "_regexes", regexes)
 
     def excludes(self, value: Scalar) -> bool:
         """Whether the leaf is one of the excluded values."""
         if self.kind == "equals":
-            return exact_text_key(value) in self._tests[0]  # type: ignore[operator]
+            return exact_text_key(value) in self._keys
         if not isinstance(value, str):
             return False
         if self.kind == "equals-ignore-case":
-            return fold(value) in self._tests[0]  # type: ignore[operator]
+            return fold(value) in self._keys
         if self.kind == "wildcard":
-            return any(r.fullmatch(value) for r in self._tests)  # type: ignore[attr-defined]
+            return any(regex.fullmatch(value) for regex in self._regexes)
         if self.kind == "prefix":
-            return any(value.startswith(p) for p in self._tests)  # type: ignore[arg-type]
-        return any(value.endswith(s) for s in self._tests)  # type: ignore[arg-type]
+            return any(value.startswith(str(v)) for v in self.values)
+        return any(value.endswith(str(v)) for v in self.values)
 
     def test(self, value: Scalar) -> bool:
         """Whether the leaf is not excluded."""
@@ -257,7 +267,7 @@ class Numeric:
             if number < self.lower or (number == self.lower and not self.lower_inclusive):
                 return False
         if self.upper is not None:
-            if number > self.upper or (number == self.upper and self.upper_inclusive):
+            if number > self.upper or (number == self.upper and not self.upper_inclusive):
                 return False
         return True
 
@@ -279,7 +289,7 @@ class Exists:
 
 
 #: An IP network as a CIDR operator holds it.
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_cidr(text: str) -> Network:
@@ -324,8 +334,12 @@ class Cidr:
         address = ip_value(value)
         if address is None or address[0] != self.network.version:
             return False
-        return int(self.network.network_address) <= address[1] <= int(self.network.broadcast_address)
+        return (
+            int(self.network.network_address) <= address[1] <= int(self.network.broadcast_address)
+        )
 
 
 #: Any value operator.
-Operator = Union[Exact, Prefix, Suffix, EqualsIgnoreCase, Wildcard, AnythingBut, Numeric, Exists, Cidr]
+Operator = (
+    Exact | Prefix | Suffix | EqualsIgnoreCase | Wildcard | AnythingBut | Numeric | Exists | Cidr
+)

@@ -19,11 +19,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from s3batch.events.errors import InvalidEventPatternException, ValidationException
 from s3batch.events.operators import (
     AnythingBut,
+    AnythingButKind,
     Cidr,
     EqualsIgnoreCase,
     Exact,
@@ -47,12 +48,34 @@ MAX_PATTERN_LENGTH = 4096
 MAX_COMBINATIONS = 1000
 
 #: Names event-ruler reserves: they may not be field names inside a ``$or`` branch.
-RESERVED_IN_OR = frozenset({
-    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard",
-    "numeric", "cidr", "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case",
-    "date-after", "date-on-or-after", "date-before", "date-on-or-before", "in-date-range",
-    "ip-address-in-range", "ip-address-not-in-range",
-})
+RESERVED_IN_OR = frozenset(
+    {
+        "exactly",
+        "equals-ignore-case",
+        "prefix",
+        "suffix",
+        "anything-but",
+        "exists",
+        "wildcard",
+        "numeric",
+        "cidr",
+        "=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "regex",
+        "not-wildcard",
+        "not-equals-ignore-case",
+        "date-after",
+        "date-on-or-after",
+        "date-before",
+        "date-on-or-before",
+        "in-date-range",
+        "ip-address-in-range",
+        "ip-address-not-in-range",
+    }
+)
 
 _NUMERIC_OPS = ("=", "<", "<=", ">", ">=")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_$-]+")
@@ -191,7 +214,9 @@ def _any_of(value: Any, where: str) -> AnyOf:
     branches = []
     for i, branch in enumerate(value):
         if not isinstance(branch, Mapping):
-            raise _bad("Only JSON objects are allowed in the array of a $or relationship", f"{where}[{i}]")
+            raise _bad(
+                "Only JSON objects are allowed in the array of a $or relationship", f"{where}[{i}]"
+            )
         branches.append(_object(branch, f"{where}[{i}]", in_or=True))
     if len(branches) < 2:
         raise _bad("There must be at least 2 objects in a $or relationship", where)
@@ -357,7 +382,9 @@ def _anything_but(argument: Any, where: str) -> Operator:
         return AnythingBut("equals", _excluded_values(items, where))
     for value, at in items:
         _check_anything_but_string(kind, value, at)
-    return AnythingBut(kind, tuple(dict.fromkeys(value for value, _ in items)))  # type: ignore[arg-type]
+    return AnythingBut(
+        cast(AnythingButKind, kind), tuple(dict.fromkeys(value for value, _ in items))
+    )
 
 
 def _excluded_values(items: list[tuple[Any, str]], where: str) -> tuple[str | float, ...]:
@@ -371,7 +398,10 @@ def _excluded_values(items: list[tuple[Any, str]], where: str) -> tuple[str | fl
                 raise _bad(f"Cannot compare number : {_show(value)}", at)
             values.append(number)
         else:
-            raise _bad("Inside anything-but list, null, boolean, object and array values are not supported", at)
+            raise _bad(
+                "Inside anything-but list, null, boolean, object and array values are not supported",
+                at,
+            )
     if len({isinstance(v, str) for v in values}) > 1:
         raise _bad(
             "Inside anything but list, either all values are number or string, mixed type is not supported",
@@ -383,7 +413,9 @@ def _excluded_values(items: list[tuple[Any, str]], where: str) -> tuple[str | fl
 def _check_anything_but_string(kind: str, value: Any, where: str) -> None:
     if not isinstance(value, str):
         if kind == "equals-ignore-case":
-            raise _bad("Inside anything-but/equals-ignore-case list, only strings are supported", where)
+            raise _bad(
+                "Inside anything-but/equals-ignore-case list, only strings are supported", where
+            )
         noun = "wildcard" if kind == "wildcard" else "prefix/suffix"
         raise _bad(f"{noun} match pattern must be a string", where)
     if kind in ("prefix", "suffix") and not value:
@@ -411,12 +443,19 @@ _OPERATORS: dict[str, Callable[[Any, str], Operator]] = {
 def _branches(root: Obj) -> tuple[Branch, ...]:
     expanded = _expand(root, "", [{}])
     return tuple(
-        tuple(sorted((Condition(path, ops) for path, ops in conditions.items()), key=lambda c: java_order(c.path)))
+        tuple(
+            sorted(
+                (Condition(path, ops) for path, ops in conditions.items()),
+                key=lambda c: java_order(c.path),
+            )
+        )
         for conditions in expanded
     )
 
 
-def _expand(obj: Obj, prefix: str, partials: list[dict[str, tuple[Operator, ...]]]) -> list[dict[str, tuple[Operator, ...]]]:
+def _expand(
+    obj: Obj, prefix: str, partials: list[dict[str, tuple[Operator, ...]]]
+) -> list[dict[str, tuple[Operator, ...]]]:
     """Apply an object's members to every partial branch, in document order (later paths win)."""
     for member in obj.members:
         if isinstance(member, AnyOf):

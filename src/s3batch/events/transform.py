@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from s3batch.events.errors import InvalidTargetInput, TargetInputError
 from s3batch.types import Json
@@ -38,13 +38,15 @@ MAX_TEMPLATE_LENGTH = 8192
 MAX_PATH_LENGTH = 256
 
 #: Variables EventBridge defines for every template.
-PREDEFINED = frozenset({
-    "aws.events.rule-arn",
-    "aws.events.rule-name",
-    "aws.events.event.ingestion-time",
-    "aws.events.event",
-    "aws.events.event.json",
-})
+PREDEFINED = frozenset(
+    {
+        "aws.events.rule-arn",
+        "aws.events.rule-name",
+        "aws.events.event.ingestion-time",
+        "aws.events.event",
+        "aws.events.event.json",
+    }
+)
 
 _EVENT_VARIABLES = frozenset({"aws.events.event", "aws.events.event.json"})
 _VARIABLE = re.compile(r"[A-Za-z0-9_\-]{1,256}")
@@ -62,7 +64,7 @@ class _Wild:
 WILD = _Wild()
 
 #: One step of a JSON path: a member name, an array index, or ``WILD``.
-Step = Union[str, int, _Wild]
+Step = str | int | _Wild
 
 
 @dataclass(frozen=True)
@@ -77,22 +79,21 @@ def validate_target_input(target: Mapping[str, Any]) -> None:
     Raises:
         InvalidTargetInput: more than one of Input / InputPath / InputTransformer, or one of them is not valid.
     """
-    target_id = target.get("Id", "")
-    given = [k for k in ("Input", "InputPath", "InputTransformer") if target.get(k) is not None]
-    if len(given) > 1:
-        raise InvalidTargetInput(
-            f"Only one of Input, InputPath, or InputTransformer must be provided for target {target_id}."
-        )
-    if "Input" in given:
-        _constant(target["Input"], target_id, InvalidTargetInput)
-    elif "InputPath" in given:
+    kind, target_id = _input_kind(target), target.get("Id", "")
+    if kind == "Input":
+        _constant(target["Input"], target_id)
+    elif kind == "InputPath":
         parse_path(target["InputPath"], f"InputPath for target {target_id}")
-    elif "InputTransformer" in given:
+    elif kind == "InputTransformer":
         _compile(target["InputTransformer"], target_id)
 
 
 def apply_target_input(
-    event: Mapping[str, Any], target: Mapping[str, Any], rule_name: str, rule_arn: str, ingestion_time: str
+    event: Mapping[str, Any],
+    target: Mapping[str, Any],
+    rule_name: str,
+    rule_arn: str,
+    ingestion_time: str,
 ) -> Json:
     """What the target receives for this event: the transformed input, or the whole event.
 
@@ -100,21 +101,36 @@ def apply_target_input(
         InvalidTargetInput: the target's input settings are not valid.
         TargetInputError: a JSON template did not render to valid JSON (the event is not delivered).
     """
-    validate_target_input(target)
-    target_id = target.get("Id", "")
-    if target.get("Input") is not None:
-        return _constant(target["Input"], target_id, TargetInputError)
-    if target.get("InputPath") is not None:
-        found, value = select(parse_path(target["InputPath"]), event)
-        return value if found else None
-    transformer = target.get("InputTransformer")
-    if transformer is None:
+    kind, target_id = _input_kind(target), target.get("Id", "")
+    if kind is None:
         return event
+    if kind == "Input":
+        return _constant(target["Input"], target_id)
+    if kind == "InputPath":
+        found, value = select(
+            parse_path(target["InputPath"], f"InputPath for target {target_id}"), event
+        )
+        return value if found else None
+    transformer = target["InputTransformer"]
     json_mode, tokens = _compile(transformer, target_id)
-    values = {name: select(parse_path(path), event) for name, path in _paths(transformer).items()}
+    values = {
+        name: select(parse_path(path), event)
+        for name, path in (transformer.get("InputPathsMap") or {}).items()
+    }
     values.update(_predefined(event, rule_name, rule_arn, ingestion_time))
-    text = "".join(t if isinstance(t, str) else _fill(values[t.name], json_mode, t.in_string) for t in tokens)
+    text = "".join(
+        t if isinstance(t, str) else _fill(values[t.name], json_mode, t.in_string) for t in tokens
+    )
     return _result(text, json_mode, target_id)
+
+
+def _input_kind(target: Mapping[str, Any]) -> str | None:
+    given = [k for k in ("Input", "InputPath", "InputTransformer") if target.get(k) is not None]
+    if len(given) > 1:
+        raise InvalidTargetInput(
+            f"Only one of Input, InputPath, or InputTransformer must be provided for target {target.get('Id', '')}."
+        )
+    return given[0] if given else None
 
 
 def parse_path(text: Any, what: str = "JSON path") -> tuple[Step, ...]:
@@ -124,7 +140,9 @@ def parse_path(text: Any, what: str = "JSON path") -> tuple[Step, ...]:
         InvalidTargetInput: the path is not a string, too long, or not in the subset.
     """
     if not isinstance(text, str) or not text.startswith("$") or len(text) > MAX_PATH_LENGTH:
-        raise InvalidTargetInput(f"{what} is not valid: {text!r} (a JSON path of at most {MAX_PATH_LENGTH} characters starting with $)")
+        raise InvalidTargetInput(
+            f"{what} is not valid: {text!r} (a JSON path of at most {MAX_PATH_LENGTH} characters starting with $)"
+        )
     steps: list[Step] = []
     i = 1
     while i < len(text):
@@ -134,10 +152,20 @@ def parse_path(text: Any, what: str = "JSON path") -> tuple[Step, ...]:
             i = name.end()
         elif bracket:
             index, star, single, double = bracket.groups()
-            steps.append(int(index) if index is not None else WILD if star else single if single is not None else double)
+            steps.append(
+                int(index)
+                if index is not None
+                else WILD
+                if star
+                else single
+                if single is not None
+                else double
+            )
             i = bracket.end()
         else:
-            raise InvalidTargetInput(f"{what} is not valid: {text!r} (unexpected {text[i]!r} at position {i})")
+            raise InvalidTargetInput(
+                f"{what} is not valid: {text!r} (unexpected {text[i]!r} at position {i})"
+            )
     return tuple(steps)
 
 
@@ -149,7 +177,13 @@ def select(steps: tuple[Step, ...], document: Any) -> tuple[bool, Any]:
         for node in nodes:
             if isinstance(step, _Wild):
                 definite = False
-                following.extend(node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else ())
+                following.extend(
+                    node.values()
+                    if isinstance(node, Mapping)
+                    else node
+                    if isinstance(node, list)
+                    else ()
+                )
             elif isinstance(step, int):
                 if isinstance(node, list) and step < len(node):
                     following.append(node[step])
@@ -161,18 +195,15 @@ def select(steps: tuple[Step, ...], document: Any) -> tuple[bool, Any]:
     return (True, nodes[0]) if nodes else (False, None)
 
 
-def _constant(text: Any, target_id: str, error: type[InvalidTargetInput] | type[TargetInputError]) -> Json:
+def _constant(text: Any, target_id: str) -> Json:
     if not isinstance(text, str) or len(text) > MAX_TEMPLATE_LENGTH:
-        raise error(f"Input for target {target_id} must be JSON text of at most {MAX_TEMPLATE_LENGTH} characters.")
+        raise InvalidTargetInput(
+            f"Input for target {target_id} must be JSON text of at most {MAX_TEMPLATE_LENGTH} characters."
+        )
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise error(f"Input for target {target_id} is not valid JSON: {exc}") from exc
-
-
-def _paths(transformer: Mapping[str, Any]) -> Mapping[str, Any]:
-    paths = transformer.get("InputPathsMap") or {}
-    return paths if isinstance(paths, Mapping) else {}
+        raise InvalidTargetInput(f"Input for target {target_id} is not valid JSON: {exc}") from exc
 
 
 def _compile(transformer: Any, target_id: str) -> tuple[bool, tuple[str | _Slot, ...]]:
@@ -181,14 +212,20 @@ def _compile(transformer: Any, target_id: str) -> tuple[bool, tuple[str | _Slot,
         raise InvalidTargetInput(f"InputTransformer for target {target_id} must be an object.")
     paths = transformer.get("InputPathsMap") or {}
     if not isinstance(paths, Mapping) or len(paths) > MAX_INPUT_PATHS:
-        raise InvalidTargetInput(f"InputPathsMap for target {target_id} must map at most {MAX_INPUT_PATHS} variables to JSON paths.")
+        raise InvalidTargetInput(
+            f"InputPathsMap for target {target_id} must map at most {MAX_INPUT_PATHS} variables to JSON paths."
+        )
     for name, path in paths.items():
         if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
-            raise InvalidTargetInput(f"InputPathsMap for target {target_id} has an invalid variable name {name!r}.")
+            raise InvalidTargetInput(
+                f"InputPathsMap for target {target_id} has an invalid variable name {name!r}."
+            )
         parse_path(path, f"InputPathsMap[{name!r}] for target {target_id}")
     template = transformer.get("InputTemplate")
     if not isinstance(template, str) or not 1 <= len(template) <= MAX_TEMPLATE_LENGTH:
-        raise InvalidTargetInput(f"InputTemplate for target {target_id} must be 1 to {MAX_TEMPLATE_LENGTH} characters.")
+        raise InvalidTargetInput(
+            f"InputTemplate for target {target_id} must be 1 to {MAX_TEMPLATE_LENGTH} characters."
+        )
     return _tokens(template, set(paths), target_id)
 
 
@@ -219,7 +256,9 @@ def _tokens(template: str, names: set[str], target_id: str) -> tuple[bool, tuple
 
 def _slot(name: str, in_string: bool, names: set[str], target_id: str) -> _Slot:
     if name not in names and name not in PREDEFINED:
-        raise InvalidTargetInput(f"InputTemplate for target {target_id} contains invalid placeholder {name}.")
+        raise InvalidTargetInput(
+            f"InputTemplate for target {target_id} contains invalid placeholder {name}."
+        )
     if name in _EVENT_VARIABLES and in_string:
         raise InvalidTargetInput(
             f"InputTemplate for target {target_id} uses <{name}> inside a string; it may only be the value of a JSON field."
@@ -227,8 +266,12 @@ def _slot(name: str, in_string: bool, names: set[str], target_id: str) -> _Slot:
     return _Slot(name, in_string)
 
 
-def _predefined(event: Mapping[str, Any], rule_name: str, rule_arn: str, ingestion_time: str) -> dict[str, tuple[bool, Any]]:
-    envelope = {("detailType" if k == "detail-type" else k): event[k] for k in _EVENT_KEYS if k in event}
+def _predefined(
+    event: Mapping[str, Any], rule_name: str, rule_arn: str, ingestion_time: str
+) -> dict[str, tuple[bool, Any]]:
+    envelope = {
+        ("detailType" if k == "detail-type" else k): event[k] for k in _EVENT_KEYS if k in event
+    }
     return {
         "aws.events.rule-arn": (True, rule_arn),
         "aws.events.rule-name": (True, rule_name),

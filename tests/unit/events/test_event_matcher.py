@@ -33,13 +33,17 @@ def oracle(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """Whether the pattern matches the event, computed the slow, obvious way."""
     leaves = list(_leaves(event, "", ()))
     for branch in _expand(pattern, "", [{}]):
-        conditions = sorted(branch.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass"))
+        conditions = sorted(
+            branch.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass")
+        )
         if _pick(conditions, 0, {}, leaves):
             return True
     return False
 
 
-def _leaves(value: Any, path: str, membership: tuple[tuple[int, int], ...], counter: list[int] | None = None):
+def _leaves(
+    value: Any, path: str, membership: tuple[tuple[int, int], ...], counter: list[int] | None = None
+):
     counter = [0] if counter is None else counter
     if isinstance(value, dict):
         for key, child in value.items():
@@ -54,10 +58,16 @@ def _leaves(value: Any, path: str, membership: tuple[tuple[int, int], ...], coun
         yield path, value, membership
 
 
-def _expand(obj: dict[str, Any], prefix: str, partials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _expand(
+    obj: dict[str, Any], prefix: str, partials: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     for key, value in obj.items():
         if key == "$or":
-            partials = [done for branch in value for done in _expand(branch, prefix, [dict(p) for p in partials])]
+            partials = [
+                done
+                for branch in value
+                for done in _expand(branch, prefix, [dict(p) for p in partials])
+            ]
         elif isinstance(value, dict):
             partials = _expand(value, f"{prefix}{key}.", partials)
         else:
@@ -66,7 +76,9 @@ def _expand(obj: dict[str, Any], prefix: str, partials: list[dict[str, Any]]) ->
     return partials
 
 
-def _consistent(constraints: dict[int, int], membership: tuple[tuple[int, int], ...]) -> dict[int, int] | None:
+def _consistent(
+    constraints: dict[int, int], membership: tuple[tuple[int, int], ...]
+) -> dict[int, int] | None:
     merged = dict(constraints)
     for array, index in membership:
         if merged.setdefault(array, index) != index:
@@ -74,16 +86,24 @@ def _consistent(constraints: dict[int, int], membership: tuple[tuple[int, int], 
     return merged
 
 
-def _pick(conditions: list[tuple[str, list[Any]]], i: int, constraints: dict[int, int], leaves: list[Any]) -> bool:
+def _pick(
+    conditions: list[tuple[str, list[Any]]], i: int, constraints: dict[int, int], leaves: list[Any]
+) -> bool:
     if i == len(conditions):
         return True
     path, alternatives = conditions[i]
     here = [(value, membership) for p, value, membership in leaves if p == path]
     for value, membership in here:
         merged = _consistent(constraints, membership)
-        if merged is not None and any(_alt(a, value) for a in alternatives) and _pick(conditions, i + 1, merged, leaves):
+        if (
+            merged is not None
+            and any(_alt(a, value) for a in alternatives)
+            and _pick(conditions, i + 1, merged, leaves)
+        ):
             return True
-    if {"exists": False} in alternatives and all(_consistent(constraints, m) is None for _, m in here):
+    if {"exists": False} in alternatives and all(
+        _consistent(constraints, m) is None for _, m in here
+    ):
         return _pick(conditions, i + 1, constraints, leaves)
     return False
 
@@ -107,7 +127,10 @@ def _lower(text: str) -> str:
 def _ip(text: Any) -> Any:
     if not isinstance(text, str):
         return None
-    if not (re.fullmatch(r"\d+\.\d+\.\d+\.\d+", text) or re.fullmatch(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*", text)):
+    if not (
+        re.fullmatch(r"\d+\.\d+\.\d+\.\d+", text)
+        or re.fullmatch(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*", text)
+    ):
         return None
     try:
         address = ipaddress.ip_address(text)
@@ -143,7 +166,13 @@ def _literal(alt: Any, value: Any) -> bool:
 
 
 def _compare(op: str, value: float, bound: float) -> bool:
-    return {"=": value == bound, "<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound}[op]
+    return {
+        "=": value == bound,
+        "<": value < bound,
+        "<=": value <= bound,
+        ">": value > bound,
+        ">=": value >= bound,
+    }[op]
 
 
 def _excluded(arg: Any, value: Any) -> bool:
@@ -177,7 +206,7 @@ def _alt(alt: Any, value: Any) -> bool:
         return not _excluded(arg, value)
     if op == "numeric":
         number = _double(value)
-        pairs = list(zip(arg[::2], arg[1::2]))
+        pairs = list(zip(arg[::2], arg[1::2], strict=True))
         return number is not None and all(_compare(o, number, b) for o, b in pairs)
     if text is None:
         return False
@@ -211,7 +240,11 @@ def test_corpus_all_rules_in_one_matcher() -> None:
     for i, case in enumerate(CORPUS["cases"]):
         matcher.add(str(i), case["pattern"])
     for i, case in enumerate(CORPUS["cases"]):
-        expected = {str(j) for j, other in enumerate(CORPUS["cases"]) if oracle(other["pattern"], case["event"])}
+        expected = {
+            str(j)
+            for j, other in enumerate(CORPUS["cases"])
+            if oracle(other["pattern"], case["event"])
+        }
         assert matcher.matches(case["event"]) == expected, case["name"]
         assert (str(i) in expected) is case["matches"]
 
@@ -219,8 +252,13 @@ def test_corpus_all_rules_in_one_matcher() -> None:
 # --- the reference events -----------------------------------------------------------------
 
 EXPECTED = {
-    "cloudtrail_putobject_via_eventbridge.json": {"cloudtrail_object_written_CORRECT", "cloudtrail_putobject_only_MISSES_MULTIPART"},
-    "cloudtrail_completemultipartupload_via_eventbridge.json": {"cloudtrail_object_written_CORRECT"},
+    "cloudtrail_putobject_via_eventbridge.json": {
+        "cloudtrail_object_written_CORRECT",
+        "cloudtrail_putobject_only_MISSES_MULTIPART",
+    },
+    "cloudtrail_completemultipartupload_via_eventbridge.json": {
+        "cloudtrail_object_written_CORRECT"
+    },
     "s3_eventbridge_object_created_putobject.json": {"s3_native_object_created"},
     "s3_eventbridge_object_created_multipart.json": {"s3_native_object_created"},
     "s3_notification_record_put.json": set(),
@@ -232,7 +270,9 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_reference_rules_against_reference_events(name: str) -> None:
     matcher = Matcher()
-    for rule, pattern in json.loads((REFERENCE / "eventbridge_rule_patterns.json").read_text()).items():
+    for rule, pattern in json.loads(
+        (REFERENCE / "eventbridge_rule_patterns.json").read_text()
+    ).items():
         matcher.add(rule, json.dumps(pattern))
     event = json.loads((REFERENCE / name).read_text())
     assert matcher.matches(event) == EXPECTED[name]
@@ -255,7 +295,13 @@ def test_add_replaces_and_remove_forgets() -> None:
 def test_shared_conditions_survive_removal_of_one_rule() -> None:
     matcher = Matcher()
     matcher.add("one", {"source": ["aws.s3"], "detail": {"key": [{"prefix": "in/"}]}})
-    matcher.add("two", {"source": ["aws.s3"], "detail": {"key": [{"prefix": "in/"}], "size": [{"numeric": [">", 5]}]}})
+    matcher.add(
+        "two",
+        {
+            "source": ["aws.s3"],
+            "detail": {"key": [{"prefix": "in/"}], "size": [{"numeric": [">", 5]}]},
+        },
+    )
     event = {"source": "aws.s3", "detail": {"key": "in/a", "size": 10}}
     assert matcher.matches(event) == {"one", "two"}
     matcher.remove("one")
@@ -263,6 +309,17 @@ def test_shared_conditions_survive_removal_of_one_rule() -> None:
     matcher.remove("two")
     assert matcher.matches(event) == set()
     assert not matcher._fields and not matcher._conditions and not matcher._steps
+
+
+def test_rules_on_equal_python_values_of_different_json_types_stay_apart() -> None:
+    matcher = Matcher()
+    matcher.add("true", {"a": [True]})
+    matcher.add("one", {"a": [1]})
+    matcher.add("false", {"a": [False]})
+    matcher.add("zero", {"a": [0]})
+    assert matcher.matches({"a": 1}) == {"one"}
+    assert matcher.matches({"a": True}) == {"true"}
+    assert matcher.matches({"a": [0, False]}) == {"zero", "false"}
 
 
 def test_rule_with_only_absences_matches_events_without_those_fields() -> None:
@@ -292,7 +349,9 @@ def test_many_rules_one_pass() -> None:
 NAMES = st.sampled_from(["a", "b", "c"])
 TEXT = st.one_of(
     st.text(alphabet="aAbB.*/é", max_size=4),
-    st.sampled_from(["10.0.0.1", "10.0.1.7", "::1", "2001:db8::5", "::ffff:a00:1", "", "true", "5"]),
+    st.sampled_from(
+        ["10.0.0.1", "10.0.1.7", "::1", "2001:db8::5", "::ffff:a00:1", "", "true", "5", "null"]
+    ),
 )
 NUMBER = st.one_of(st.integers(-3, 12), st.sampled_from([0.5, -1.5, 2.0, 1e20, 9007199254740993]))
 SCALAR = st.one_of(TEXT, NUMBER, st.booleans(), st.none())
@@ -326,10 +385,17 @@ OPERATOR = st.one_of(
     st.builds(lambda r: {"numeric": r}, numeric_ranges()),
     st.builds(lambda b: {"exists": b}, st.booleans()),
     st.just({"exists": False}),
-    st.builds(lambda c: {"cidr": c}, st.sampled_from(["10.0.0.0/24", "10.0.0.0/8", "::/1", "2001:db8::/32"])),
+    st.builds(
+        lambda c: {"cidr": c},
+        st.sampled_from(["10.0.0.0/24", "10.0.0.0/8", "::/1", "2001:db8::/32"]),
+    ),
     st.builds(lambda v: {"anything-but": v}, _one_or_list(TEXT)),
     st.builds(lambda v: {"anything-but": v}, _one_or_list(st.integers(-3, 12))),
-    st.builds(lambda k, v: {"anything-but": {k: v}}, st.sampled_from(["prefix", "suffix"]), _one_or_list(NONEMPTY)),
+    st.builds(
+        lambda k, v: {"anything-but": {k: v}},
+        st.sampled_from(["prefix", "suffix"]),
+        _one_or_list(NONEMPTY),
+    ),
     st.builds(lambda v: {"anything-but": {"equals-ignore-case": v}}, _one_or_list(TEXT)),
     st.builds(lambda v: {"anything-but": {"wildcard": v}}, _one_or_list(WILDCARD)),
 )
@@ -347,14 +413,31 @@ def pattern_objects(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
 
 RANDOM_EVENT = st.dictionaries(
     NAMES,
-    st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(NAMES, inner, max_size=3)), max_leaves=8),
+    st.recursive(
+        SCALAR,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(NAMES, inner, max_size=3)
+        ),
+        max_leaves=8,
+    ),
     min_size=1,
     max_size=3,
 )
 
 
+def _twin(value: Any) -> Any:
+    """The same text in another JSON type: "5" and 5, "true" and true, "null" and null."""
+    if isinstance(value, str):
+        return {"true": True, "false": False, "null": None}.get(
+            value, int(value) if value.isdigit() else value
+        )
+    return json.dumps(value)
+
+
 def _near(op: Any, draw: st.DrawFn) -> Any:
     """A value that probably satisfies (or just misses) one pattern alternative."""
+    if draw(st.integers(0, 7)) == 0:
+        return _twin(_near(op, draw))
     if not isinstance(op, dict):
         return op
     ((name, arg),) = op.items()
@@ -398,12 +481,18 @@ def events_for(draw: st.DrawFn, pattern: dict[str, Any], sparse: bool = False) -
             else:
                 event[key] = [draw(events_for(value, True)) for _ in range(draw(st.integers(1, 3)))]
         else:
-            values = [_near(draw(st.sampled_from(value)), draw) for _ in range(draw(st.integers(1, 3)))]
+            values = [
+                _near(draw(st.sampled_from(value)), draw) for _ in range(draw(st.integers(1, 3)))
+            ]
             event[key] = values[0] if shape < 6 else values if shape < 9 else draw(SCALAR)
     return event
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(patterns=st.lists(pattern_objects(), min_size=1, max_size=4), data=st.data())
 def test_matcher_agrees_with_oracle(patterns: list[dict[str, Any]], data: st.DataObject) -> None:
     matcher = Matcher()
@@ -411,10 +500,41 @@ def test_matcher_agrees_with_oracle(patterns: list[dict[str, Any]], data: st.Dat
         matcher.add(str(i), pattern)
     events = [data.draw(events_for(p)) for p in patterns] + [data.draw(RANDOM_EVENT)]
     for event in events:
-        assert matcher.matches(event) == {str(i) for i, p in enumerate(patterns) if oracle(p, event)}
+        assert matcher.matches(event) == {
+            str(i) for i, p in enumerate(patterns) if oracle(p, event)
+        }
     gone = data.draw(st.sets(st.sampled_from([str(i) for i in range(len(patterns))])))
     for rule in gone:
         matcher.remove(rule)
     for event in events:
         expected = {str(i) for i, p in enumerate(patterns) if oracle(p, event)} - gone
         assert matcher.matches(event) == expected
+
+
+SMALL = st.sampled_from(["x", "y", 1, None])
+ARRAY_LEAF = st.lists(
+    st.one_of(
+        SMALL, st.just({"exists": False}), st.just({"exists": True}), st.just({"anything-but": "x"})
+    ),
+    min_size=1,
+    max_size=2,
+)
+ELEMENT = st.dictionaries(
+    st.sampled_from(["a", "b", "c"]), st.one_of(SMALL, st.lists(SMALL, max_size=2)), max_size=3
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(["a", "b", "c"]), ARRAY_LEAF, min_size=2, max_size=3),
+    elements=st.lists(
+        st.one_of(ELEMENT, ELEMENT, st.lists(ELEMENT, max_size=2)), min_size=2, max_size=4
+    ),
+    top=SMALL,
+)
+def test_matcher_agrees_with_oracle_on_arrays_of_objects(
+    fields: dict[str, Any], elements: list[Any], top: Any
+) -> None:
+    pattern = {"d": fields, "t": [top, {"exists": False}]}
+    event = {"d": elements, "t": top}
+    assert matches_pattern(pattern, event) is oracle(pattern, event)
