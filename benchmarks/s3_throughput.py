@@ -97,7 +97,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="s3bench-", dir=os.environ.get("S3BATCH_BENCH_DIR")))
     big = work / "big.bin"
     big.write_bytes(os.urandom(args.big_mib * 1024 * 1024))
-    server = ChildServer(work / "data")
+    empty = work / "empty-stack.yaml"  # the S3 endpoint alone: no pipeline, no embedded databases
+    empty.write_text("{}\n")
+    server = ChildServer(work / "data", extra_args=("--stack", str(empty)))
     server.start()
     moto, moto_endpoint = start_moto(work / "moto.log")
     try:

@@ -8,7 +8,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
-from s3batch.api.s3.call import Call, attributes_from, http_date
+from s3batch.api.s3.call import Call, attributes_from, http_date, small_write
 from s3batch.api.s3.ranges import byte_range, check_conditions
 from s3batch.api.s3.xml import document, element, iso, parse
 from s3batch.errors import S3BatchError
@@ -50,8 +50,9 @@ async def put_object(call: Call) -> Response:
     objects.bucket(call.bucket)
     received = await bodies.receive(call.request, call.verified, objects.blobs.writer)
     attrs = attributes_from(call.request.headers)
-    obj = await run_in_threadpool(
-        objects.put_object, call.bucket, call.key, received.body, received.digests, attrs, call.ctx
+    args = (call.bucket, call.key, received.body, received.digests, attrs, call.ctx)
+    obj = await small_write(objects.put_object, *args) if isinstance(received.body, bytes) else (
+        await run_in_threadpool(objects.put_object, *args)
     )
     headers = [*call.base_headers(), ("etag", obj.etag)]
     if obj.checksum:
@@ -87,7 +88,7 @@ async def get_object(call: Call, head: bool = False) -> Response:
 
 async def delete_object(call: Call) -> Response:
     """DeleteObject: 204 whether or not the key existed."""
-    await run_in_threadpool(call.services.objects.delete_object, call.bucket, call.key, call.ctx)
+    await small_write(call.services.objects.delete_object, call.bucket, call.key, call.ctx)
     return Response(204, call.base_headers())
 
 
