@@ -58,7 +58,7 @@ def pipeline_stack() -> dict[str, Any]:
     return stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
     """A server running the tutorial pipeline on embedded PostgreSQL and DuckDB."""
     root = tmp_path_factory.mktemp("pipeline")
@@ -70,7 +70,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
     assert server.stop() == 0, server.log()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def secrets(pipeline: ChildServer):  # type: ignore[no-untyped-def]
     """The target secrets, read the way a job reads them (Secrets Manager over HTTP)."""
     client = boto3.client("secretsmanager", **pipeline.client_kwargs())

@@ -11,7 +11,7 @@ import pytest
 
 from s3batch.clock import FakeClock
 from s3batch.events import store
-from s3batch.events.errors import InvalidEventPatternException
+from s3batch.events.errors import InvalidEventPatternException, InvalidTargetInput
 from s3batch.events.service import DEFAULT_BUS, EventBus
 from s3batch.state.db import Database
 
@@ -37,7 +37,9 @@ def version(db: Database) -> int:
 
 
 def test_a_rule_on_the_default_bus(bus: EventBus) -> None:
-    rule = bus.put_rule({"Name": "r", "EventPattern": json.dumps(PATTERN), "Description": "d"}, [TARGET])
+    rule = bus.put_rule(
+        {"Name": "r", "EventPattern": json.dumps(PATTERN), "Description": "d"}, [TARGET]
+    )
     assert rule.bus == DEFAULT_BUS == "default"
     assert rule.arn == f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/r"
     assert (rule.state, rule.enabled, rule.description) == ("ENABLED", True, "d")
@@ -109,7 +111,9 @@ def test_an_invalid_update_leaves_the_existing_rule_as_it_was(bus: EventBus, db:
 
 def test_targets_are_kept_when_the_rule_is_put_again_without_targets(bus: EventBus) -> None:
     bus.put_rule({"Name": "r", "EventPattern": PATTERN}, [TARGET])
-    updated = bus.put_rule({"Name": "r", "EventPattern": {"source": ["aws.s3"]}, "State": "DISABLED"})
+    updated = bus.put_rule(
+        {"Name": "r", "EventPattern": {"source": ["aws.s3"]}, "State": "DISABLED"}
+    )
     assert updated.targets == (TARGET,)
     assert (updated.state, updated.enabled) == ("DISABLED", False)
     assert json.loads(updated.pattern) == {"source": ["aws.s3"]}
@@ -140,3 +144,29 @@ def test_rules_survive_a_new_service_over_the_same_database(bus: EventBus, db: D
     rule = bus.put_rule({"Name": "r", "EventPattern": PATTERN}, [TARGET])
     again = EventBus(db, bus.clock, "eu-west-1", ACCOUNT)
     assert again.rules() == [rule]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {
+            "InputTransformer": {
+                "InputPathsMap": {"bucket": "$.detail.b"},
+                "InputTemplate": '{"b": <bukcet>}',
+            }
+        },
+        {"Input": "not json"},
+        {"Input": "{}", "InputPath": "$.detail"},
+    ],
+    ids=["undefined-placeholder", "input-not-json", "two-input-kinds"],
+)
+def test_a_target_with_invalid_input_settings_is_refused_like_put_targets(
+    bus: EventBus, db: Database, settings: dict[str, object]
+) -> None:
+    # AWS's PutTargets refuses these with ValidationException; accepting them here means every
+    # delivery of the rule fails later instead.
+    before = version(db)
+    with pytest.raises(InvalidTargetInput):
+        bus.put_rule({"Name": "r", "EventPattern": PATTERN}, [{**TARGET, **settings}])
+    assert bus.rules() == []
+    assert version(db) == before

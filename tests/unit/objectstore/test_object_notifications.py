@@ -42,7 +42,9 @@ def digests(data: bytes) -> Digests:
 # -- shape (pure) --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reference", [PUT_REF, MPU_REF], ids=["PutObject", "CompleteMultipartUpload"])
+@pytest.mark.parametrize(
+    "reference", [PUT_REF, MPU_REF], ids=["PutObject", "CompleteMultipartUpload"]
+)
 def test_object_created_matches_the_aws_event(reference: dict[str, Any]) -> None:
     ref = reference["detail"]
     obj = meta(ref["object"]["key"], ref["object"]["size"], f'"{ref["object"]["etag"]}"')
@@ -61,10 +63,17 @@ def test_object_created_matches_the_aws_event(reference: dict[str, Any]) -> None
 
 def test_etag_is_unquoted_and_the_key_raw() -> None:
     event = object_event("PutObject", meta("a b+c (1).csv", 3, '"abc"'), CTX, T0, ACCOUNT, "01")
-    assert event["detail"]["object"] == {"key": "a b+c (1).csv", "size": 3, "etag": "abc", "sequencer": "01"}
+    assert event["detail"]["object"] == {
+        "key": "a b+c (1).csv",
+        "size": 3,
+        "etag": "abc",
+        "sequencer": "01",
+    }
 
 
-@pytest.mark.parametrize("reason", ["PutObject", "CopyObject", "CompleteMultipartUpload", "POST Object"])
+@pytest.mark.parametrize(
+    "reason", ["PutObject", "CopyObject", "CompleteMultipartUpload", "POST Object"]
+)
 def test_writes_are_object_created(reason: str) -> None:
     event = object_event(reason, meta("k", 1, '"e"'), CTX, T0, ACCOUNT, "01")
     assert event["detail-type"] == "Object Created"
@@ -142,7 +151,9 @@ def test_every_write_to_an_eventbridge_bucket_puts_one_event_on_the_bus(
     messages = payloads(db, BUS_TOPIC)
     assert all(m["bus"] == "default" for m in messages)
     events = [m["event"] for m in messages]
-    assert [(e["detail-type"], e["detail"]["reason"], e["detail"]["object"]["key"]) for e in events] == [
+    assert [
+        (e["detail-type"], e["detail"]["reason"], e["detail"]["object"]["key"]) for e in events
+    ] == [
         ("Object Created", "PutObject", "a b+c.csv"),
         ("Object Created", "CopyObject", "copy.csv"),
         ("Object Created", "CompleteMultipartUpload", "big.bin"),
@@ -157,7 +168,10 @@ def test_every_write_to_an_eventbridge_bucket_puts_one_event_on_the_bus(
     assert (mpu_obj["size"], mpu_obj["etag"]) == (big.size, big.etag.strip('"'))
     assert mpu_obj["etag"].endswith("-2") and '"' not in mpu_obj["etag"]
     assert [e["time"] for e in events] == [
-        "2026-11-28T04:00:00Z", "2026-11-28T04:00:01Z", "2026-11-28T04:00:02Z", "2026-11-28T04:00:03Z"
+        "2026-11-28T04:00:00Z",
+        "2026-11-28T04:00:01Z",
+        "2026-11-28T04:00:02Z",
+        "2026-11-28T04:00:03Z",
     ]
 
 

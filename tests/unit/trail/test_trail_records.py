@@ -20,7 +20,9 @@ from s3batch.types import RequestContext
 
 REFERENCE = Path("/work/shared/reference/events")
 PUT_REF = json.loads((REFERENCE / "cloudtrail_putobject_via_eventbridge.json").read_text())
-MPU_REF = json.loads((REFERENCE / "cloudtrail_completemultipartupload_via_eventbridge.json").read_text())
+MPU_REF = json.loads(
+    (REFERENCE / "cloudtrail_completemultipartupload_via_eventbridge.json").read_text()
+)
 PATTERNS = json.loads((REFERENCE / "eventbridge_rule_patterns.json").read_text())
 
 ACCOUNT = "111122223333"
@@ -44,7 +46,9 @@ def call(
     **extra: object,
 ) -> dict[str, Any]:
     """An outbox ``s3.api_call`` payload as the object store writes it."""
-    obj = ObjectMeta("demo-bucket", key, 1024, '"7265f4d211b56873a381d321f586e4a9"', when, Attributes())
+    obj = ObjectMeta(
+        "demo-bucket", key, 1024, '"7265f4d211b56873a381d321f586e4a9"', when, Attributes()
+    )
     return api_call(event_name, obj, ctx, when, **extra)
 
 
@@ -80,9 +84,20 @@ def test_record_has_the_fields_aws_records_have(
     assert set(record["userIdentity"]) == set(ref["userIdentity"])
     assert set(record["requestParameters"]) == set(ref["requestParameters"])
     assert record["resources"] == ref["resources"]
-    for field in ("eventVersion", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
-                  "readOnly", "eventType", "managementEvent", "recipientAccountId", "eventCategory",
-                  "requestID", "eventTime"):
+    for field in (
+        "eventVersion",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "readOnly",
+        "eventType",
+        "managementEvent",
+        "recipientAccountId",
+        "eventCategory",
+        "requestID",
+        "eventTime",
+    ):
         assert record[field] == ref[field], field
     assert record["requestParameters"] == ref["requestParameters"]
     assert record["userIdentity"]["accountId"] == ACCOUNT
@@ -97,7 +112,9 @@ def test_request_parameters_carry_the_raw_key_not_url_encoded() -> None:
 
 
 def test_copy_object_record_names_its_source() -> None:
-    record = cloudtrail_record(call("CopyObject", "dst.csv", source="src-bucket/a b+c.csv"), ACCOUNT)
+    record = cloudtrail_record(
+        call("CopyObject", "dst.csv", source="src-bucket/a b+c.csv"), ACCOUNT
+    )
     assert record["eventName"] == "CopyObject"
     assert record["requestParameters"] == {
         "bucketName": "demo-bucket",
@@ -108,13 +125,23 @@ def test_copy_object_record_names_its_source() -> None:
 
 
 def test_only_put_object_counts_bytes_in() -> None:
-    assert cloudtrail_record(call("PutObject"), ACCOUNT)["additionalEventData"]["bytesTransferredIn"] == 1024
+    assert (
+        cloudtrail_record(call("PutObject"), ACCOUNT)["additionalEventData"]["bytesTransferredIn"]
+        == 1024
+    )
     for name in ("CopyObject", "CompleteMultipartUpload", "DeleteObject"):
-        assert cloudtrail_record(call(name), ACCOUNT)["additionalEventData"]["bytesTransferredIn"] == 0
+        assert (
+            cloudtrail_record(call(name), ACCOUNT)["additionalEventData"]["bytesTransferredIn"] == 0
+        )
 
 
 def test_user_agent_is_bracketed_and_host_defaults_to_loopback() -> None:
-    bare = {"eventName": "DeleteObject", "eventTime": "2026-01-01T00:00:00Z", "bucket": "b", "key": "k"}
+    bare = {
+        "eventName": "DeleteObject",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "bucket": "b",
+        "key": "k",
+    }
     record = cloudtrail_record(bare, ACCOUNT)
     assert record["userAgent"] == "[]"
     assert record["requestParameters"] == {"bucketName": "b", "Host": "127.0.0.1", "key": "k"}
@@ -148,7 +175,7 @@ def test_bus_event_has_the_envelope_aws_sends() -> None:
     assert event["version"] == "0"
     assert (event["account"], event["region"]) == (ACCOUNT, "us-east-1")
     assert event["time"] == record["eventTime"] == "2026-11-28T04:00:00Z"
-    assert event["detail"] is record
+    assert event["detail"] == record
     assert event["id"] != record["eventID"]
 
 
@@ -161,4 +188,6 @@ def test_the_correct_reference_rule_matches_our_events_for_every_write(name: str
 
 def test_the_reference_rule_does_not_match_a_delete() -> None:
     pattern = PATTERNS["cloudtrail_object_written_CORRECT"]
-    assert not matches_pattern(pattern, bus_event(cloudtrail_record(call("DeleteObject"), ACCOUNT), ACCOUNT))
+    assert not matches_pattern(
+        pattern, bus_event(cloudtrail_record(call("DeleteObject"), ACCOUNT), ACCOUNT)
+    )

@@ -199,7 +199,10 @@ def test_calls_are_published_in_the_order_they_were_made(
     objects.delete_object("data", "1", CTX)
     assert trails.relay() == 3
     details = [m["event"]["detail"] for m in bus_rows(db)]
-    assert [(d["eventName"], d["requestParameters"]["bucketName"], d["requestParameters"]["key"]) for d in details] == [
+    assert [
+        (d["eventName"], d["requestParameters"]["bucketName"], d["requestParameters"]["key"])
+        for d in details
+    ] == [
         ("PutObject", "data", "1"),
         ("CopyObject", "other", "2"),
         ("DeleteObject", "data", "1"),
@@ -216,7 +219,11 @@ def test_complete_multipart_upload_is_recorded_with_its_upload_id(
     upload = multipart.create("data", "big.bin", Attributes(), None)
     data = b"only part"
     part = multipart.upload_part(
-        "data", "big.bin", upload.upload_id, 1, data,
+        "data",
+        "big.bin",
+        upload.upload_id,
+        1,
+        data,
         Digests(len(data), hashlib.md5(data).digest(), None, None, None),
     )
     multipart.complete("data", "big.bin", upload.upload_id, [(1, part.etag)], CTX)
@@ -224,7 +231,12 @@ def test_complete_multipart_upload_is_recorded_with_its_upload_id(
     [message] = bus_rows(db)
     params = message["event"]["detail"]["requestParameters"]
     assert message["event"]["detail"]["eventName"] == "CompleteMultipartUpload"
-    assert params == {"bucketName": "data", "Host": "h", "key": "big.bin", "uploadId": upload.upload_id}
+    assert params == {
+        "bucketName": "data",
+        "Host": "h",
+        "key": "big.bin",
+        "uploadId": upload.upload_id,
+    }
 
 
 def test_relay_honours_its_limit(trails: Trails, objects: ObjectStore, db: Database) -> None:
@@ -234,7 +246,11 @@ def test_relay_honours_its_limit(trails: Trails, objects: ObjectStore, db: Datab
     assert trails.relay(limit=2) == 2
     assert outbox.pending(db.conn, CALLS_TOPIC) == 1
     assert trails.relay(limit=2) == 1
-    assert [m["event"]["detail"]["requestParameters"]["key"] for m in bus_rows(db)] == ["k0", "k1", "k2"]
+    assert [m["event"]["detail"]["requestParameters"]["key"] for m in bus_rows(db)] == [
+        "k0",
+        "k1",
+        "k2",
+    ]
 
 
 def test_a_trail_change_applies_to_the_next_relay(
@@ -304,12 +320,16 @@ def test_a_failed_relay_rolls_back_and_leaves_every_call_pending(
     assert record_count(db) == 0 and bus_rows(db) == []
     assert outbox.pending(db.conn, CALLS_TOPIC) == 2
     claimed = db.conn.execute(
-        "SELECT count(*) AS n FROM outbox WHERE topic = ? AND claimed_at IS NOT NULL", (CALLS_TOPIC,)
+        "SELECT count(*) AS n FROM outbox WHERE topic = ? AND claimed_at IS NOT NULL",
+        (CALLS_TOPIC,),
     ).fetchone()["n"]
     assert claimed == 0  # the claim was rolled back too: no lease to wait out
 
     monkeypatch.setattr(trail_service, "bus_event", real)
     assert trails.relay() == 2
-    assert [m["event"]["detail"]["requestParameters"]["key"] for m in bus_rows(db)] == ["first", "second"]
+    assert [m["event"]["detail"]["requestParameters"]["key"] for m in bus_rows(db)] == [
+        "first",
+        "second",
+    ]
     assert record_count(db) == 2
     assert trails.relay() == 0

@@ -106,7 +106,12 @@ def test_a_trail_without_selectors_selects_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("rw", "read", "write"),
-    [("All", True, True), ("WriteOnly", False, True), ("ReadOnly", True, False), ("Bogus", False, False)],
+    [
+        ("All", True, True),
+        ("WriteOnly", False, True),
+        ("ReadOnly", True, False),
+        ("Bogus", False, False),
+    ],
 )
 def test_read_write_type(rw: str, read: bool, write: bool) -> None:
     t = trail("arn:aws:s3:::data/", rw=rw)
@@ -116,7 +121,10 @@ def test_read_write_type(rw: str, read: bool, write: bool) -> None:
 
 def test_read_write_type_defaults_to_all() -> None:
     t = Trail.from_request(
-        {"Name": "t", "EventSelectors": [{"DataResources": [{"Type": OBJECT, "Values": ["arn:aws:s3"]}]}]},
+        {
+            "Name": "t",
+            "EventSelectors": [{"DataResources": [{"Type": OBJECT, "Values": ["arn:aws:s3"]}]}],
+        },
         ARN,
     )
     assert t.selectors[0].read_write_type == "All"
@@ -145,7 +153,11 @@ def test_request_round_trips_through_the_model_with_defaults_filled_in() -> None
     request = {
         "Name": "t",
         "EventSelectors": [
-            {"DataResources": [{"Type": OBJECT, "Values": ["arn:aws:s3:::a/", "arn:aws:s3:::b/p"]}]},
+            {
+                "DataResources": [
+                    {"Type": OBJECT, "Values": ["arn:aws:s3:::a/", "arn:aws:s3:::b/p"]}
+                ]
+            },
             {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False, "DataResources": []},
         ],
     }
@@ -157,7 +169,9 @@ def test_request_round_trips_through_the_model_with_defaults_filled_in() -> None
             {
                 "ReadWriteType": "All",
                 "IncludeManagementEvents": True,
-                "DataResources": [{"Type": OBJECT, "Values": ["arn:aws:s3:::a/", "arn:aws:s3:::b/p"]}],
+                "DataResources": [
+                    {"Type": OBJECT, "Values": ["arn:aws:s3:::a/", "arn:aws:s3:::b/p"]}
+                ],
             },
             {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False, "DataResources": []},
         ],
