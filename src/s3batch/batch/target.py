@@ -33,7 +33,9 @@ def _container_overrides(overrides: Json) -> Json:
             kind = "VCPU" if key == "Vcpus" else "MEMORY"
             mapped.setdefault("resourceRequirements", []).append({"type": kind, "value": str(value)})
         elif key == "ResourceRequirements":
-            mapped["resourceRequirements"] = [{"type": r["Type"], "value": str(r["Value"])} for r in value]
+            mapped.setdefault("resourceRequirements", []).extend(
+                {"type": r["Type"], "value": str(r["Value"])} for r in value
+            )
         elif key in _OVERRIDES:
             mapped[_OVERRIDES[key]] = value
     return mapped
@@ -45,9 +47,9 @@ def submit_request(target: Json, payload: Json) -> Json:
     if "JobDefinition" not in params or "JobName" not in params:
         raise ClientException("A Batch target needs BatchParameters with JobDefinition and JobName.")
     request: Json = {"jobName": params["JobName"], "jobQueue": queue_of(target["Arn"]), "jobDefinition": params["JobDefinition"]}
-    if "ArrayProperties" in params:
+    if "Size" in (params.get("ArrayProperties") or {}):
         request["arrayProperties"] = {"size": params["ArrayProperties"]["Size"]}
-    if "RetryStrategy" in params:
+    if "Attempts" in (params.get("RetryStrategy") or {}):
         request["retryStrategy"] = {"attempts": params["RetryStrategy"]["Attempts"]}
     if isinstance(payload, dict):
         if isinstance(payload.get("Parameters"), dict):

@@ -64,8 +64,15 @@ class Dispatcher:
         if not claimed:
             return 0
         self._refresh()
-        for item in claimed:
-            self._dispatch(item.id, item.payload["bus"], item.payload["event"], item.created_at)
+        for n, item in enumerate(claimed):
+            try:
+                self._dispatch(item.id, item.payload["bus"], item.payload["event"], item.created_at)
+            except Exception:
+                # Not delivered (e.g. the state store failed): hand this and the rest back
+                # for the next tick instead of leaving them claimed until the lease ends.
+                with self.db.transaction() as conn:
+                    outbox.release(conn, [c.id for c in claimed[n:]])
+                raise
         return len(claimed)
 
     def _dispatch(self, outbox_id: int, bus: str, event: Json, ingested: str) -> None:

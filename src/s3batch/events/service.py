@@ -9,6 +9,7 @@ from s3batch.clock import Clock
 from s3batch.events import store
 from s3batch.events.models import Rule
 from s3batch.events.patterns import parse
+from s3batch.events.transform import validate_target_input
 from s3batch.state.db import Database
 from s3batch.types import Json
 
@@ -42,6 +43,8 @@ class EventBus:
         pattern = request["EventPattern"]
         text = pattern if isinstance(pattern, str) else json.dumps(pattern)
         parse(text)
+        for target in targets or ():
+            validate_target_input(target)
         with self.db.transaction() as conn:
             old = store.get_rule(conn, bus, request["Name"])
             kept = tuple(targets) if targets is not None else (old.targets if old else ())

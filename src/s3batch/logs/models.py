@@ -12,6 +12,7 @@ class LogGroup:
     name: str
     arn: str
     created_at: int
+    stored_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,25 @@ class EventPage:
     events: list[LogEvent]
     next_forward_token: str
     next_backward_token: str
+
+
+@dataclass(frozen=True)
+class FoundEvent:
+    """A FilterLogEvents match: an event with the stream it is in."""
+
+    stream: str
+    stream_id: int
+    event: LogEvent
+
+    @property
+    def event_id(self) -> str:
+        """A unique, stable id (56 digits, as AWS's look)."""
+        return f"{self.stream_id:020d}{self.event.seq:036d}"
+
+
+@dataclass(frozen=True)
+class FoundPage:
+    """A FilterLogEvents answer: matches by time, and the token to continue (None when done)."""
+
+    events: list[FoundEvent]
+    next_token: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from s3batch.logs.models import LogEvent, LogGroup, LogStream
+from s3batch.logs.models import FoundEvent, LogEvent, LogGroup, LogStream
 from s3batch.state.db import Row
 
 #: CloudWatch counts 26 bytes of overhead per event towards a batch's size.
@@ -21,18 +21,28 @@ def insert_group(conn: sqlite3.Connection, name: str, arn: str, now: int) -> boo
     return cursor.rowcount == 1
 
 
+_GROUPS = (
+    "SELECT g.*, (SELECT coalesce(sum(s.stored_bytes), 0) FROM log_streams s"
+    " WHERE s.group_name = g.name) AS stored_bytes FROM log_groups g"
+)
+
+
+def _group(row: Row) -> LogGroup:
+    return LogGroup(row["name"], row["arn"], row["created_at"], row["stored_bytes"])
+
+
 def get_group(conn: sqlite3.Connection, name: str) -> LogGroup | None:
     """A group by name."""
-    row = conn.execute("SELECT * FROM log_groups WHERE name = ?", (name,)).fetchone()
-    return LogGroup(row["name"], row["arn"], row["created_at"]) if row else None
+    row = conn.execute(f"{_GROUPS} WHERE g.name = ?", (name,)).fetchone()
+    return _group(row) if row else None
 
 
 def list_groups(conn: sqlite3.Connection, prefix: str = "") -> list[LogGroup]:
     """Groups by name, optionally those starting with ``prefix``."""
     rows = conn.execute(
-        "SELECT * FROM log_groups WHERE substr(name, 1, ?) = ? ORDER BY name", (len(prefix), prefix)
+        f"{_GROUPS} WHERE substr(g.name, 1, ?) = ? ORDER BY g.name", (len(prefix), prefix)
     )
-    return [LogGroup(r["name"], r["arn"], r["created_at"]) for r in rows]
+    return [_group(r) for r in rows]
 
 
 def _stream(row: Row, group_arn: str) -> LogStream:
@@ -145,3 +155,35 @@ def events_before(
         (stream_id, seq, start, end, limit),
     )
     return [_event(r) for r in rows]
+
+
+def found_events(
+    conn: sqlite3.Connection,
+    group: str,
+    streams: Sequence[str] | None,
+    prefix: str,
+    window: tuple[int | None, int | None],
+    after: tuple[int, int, int] | None,
+    limit: int,
+) -> list[FoundEvent]:
+    """Up to ``limit`` events of a group's streams ordered by (timestamp, stream id, seq), after ``after``.
+
+    ``streams`` (names) or ``prefix`` narrow the streams; ``window`` is [start, end) in ms.
+    """
+    names = list(streams or [])
+    ts, sid, seq = after if after else (None, 0, 0)
+    rows = conn.execute(
+        "SELECT s.name AS stream_name, e.* FROM log_events e JOIN log_streams s ON s.id = e.stream_id"
+        " WHERE s.group_name = ?1 AND substr(s.name, 1, ?2) = ?3"
+        f" AND (?4 = 0 OR s.name IN ({_placeholders(11, len(names))}))"
+        " AND (?5 IS NULL OR e.timestamp >= ?5) AND (?6 IS NULL OR e.timestamp < ?6)"
+        " AND (?7 IS NULL OR (e.timestamp, e.stream_id, e.seq) > (?7, ?8, ?9))"
+        " ORDER BY e.timestamp, e.stream_id, e.seq LIMIT ?10",
+        (group, len(prefix), prefix, len(names), *window, ts, sid, seq, limit, *names),
+    )
+    return [FoundEvent(r["stream_name"], r["stream_id"], _event(r)) for r in rows]
+
+
+def _placeholders(first: int, count: int) -> str:
+    """Numbered parameters ``?first, …`` (plain ``?`` would clash with numbered ones)."""
+    return ", ".join(f"?{first + i}" for i in range(count)) or "NULL"

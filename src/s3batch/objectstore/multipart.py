@@ -130,6 +130,7 @@ class Multipart:
             self.objects.record_write(
                 conn, found, "CompleteMultipartUpload", obj, ctx, uploadId=upload_id
             )
+        self.objects.written()
         self.objects.purge_released()
         return obj
 

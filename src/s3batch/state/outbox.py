@@ -65,6 +65,11 @@ def ack(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:
     conn.executemany("UPDATE outbox SET acked_at = ? WHERE id = ?", [(_iso(now), i) for i in ids])
 
 
+def release(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Hand claimed events back at once (their consumer failed before acting on them)."""
+    conn.executemany("UPDATE outbox SET claimed_at = NULL WHERE id = ? AND acked_at IS NULL", [(i,) for i in ids])
+
+
 def pending(conn: sqlite3.Connection, topic: str) -> int:
     """How many events of ``topic`` are not yet acknowledged."""
     row = conn.execute(

@@ -144,7 +144,7 @@ CREATE TABLE jobs (
     stopped_at      INTEGER,
     idempotency_key TEXT UNIQUE,
     trigger_info    TEXT
-);
+, stop_request TEXT CHECK (stop_request IN ('CANCEL', 'TERMINATE')), stop_reason TEXT, depends_on TEXT NOT NULL DEFAULT '[]');
 
 CREATE INDEX jobs_by_status ON jobs (status, queue, seq);
 
@@ -252,4 +252,13 @@ CREATE TABLE secrets (
     version_id         TEXT NOT NULL,
     version_created_at TEXT NOT NULL,
     secret_string      TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- from 0005_batch_api.sql
+-- jobs gained stop_request / stop_reason (CancelJob, TerminateJob) and depends_on (above).
+CREATE TABLE batch_tags (
+    arn   TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (arn, key)
 ) WITHOUT ROWID;
