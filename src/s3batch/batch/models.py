@@ -160,6 +160,12 @@ class Job:
     #: Process group of the running attempt, for the orphan sweep after a crash.
     pgid: int | None = None
     submission: Submission = Submission()
+    #: Ids of the jobs that must succeed before this one runs (``dependsOn``).
+    depends_on: tuple[str, ...] = ()
+    #: ``CANCEL`` or ``TERMINATE`` once CancelJob/TerminateJob asked for it.
+    stop_request: str | None = None
+    #: The reason given with the stop request.
+    stop_reason: str | None = None
 
     @property
     def attempt_number(self) -> int:

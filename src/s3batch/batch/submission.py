@@ -26,9 +26,10 @@ from s3batch.types import Json
 
 #: vCPUs of a job that names none.
 DEFAULT_VCPUS = 1.0
+#: The most jobs one job may depend on.
+MAX_DEPENDENCIES = 20
 #: SubmitJob members s3batch does not implement yet: refused rather than ignored.
 UNSUPPORTED = (
-    "dependsOn",
     "arrayProperties",
     "nodeOverrides",
     "eksPropertiesOverride",
@@ -41,6 +42,22 @@ def check_job_name(name: Json) -> str:
     if not isinstance(name, str) or not requests.JOB_NAME.fullmatch(name):
         raise fail("Job name should match valid pattern")
     return name
+
+
+def depends_on(items: Json) -> tuple[str, ...]:
+    """``dependsOn`` job ids (``[{jobId}]``; N_TO_N and SEQUENTIAL need array jobs)."""
+    if not items:
+        return ()
+    if not isinstance(items, list) or len(items) > MAX_DEPENDENCIES:
+        raise fail(f"dependsOn must be a list of at most {MAX_DEPENDENCIES} entries")
+    ids = []
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("jobId"), str):
+            raise fail("dependsOn entries must name a jobId")
+        if item.get("type") not in (None, ""):
+            raise fail("dependsOn type N_TO_N and SEQUENTIAL apply to array jobs, not supported by s3batch yet")
+        ids.append(item["jobId"])
+    return tuple(dict.fromkeys(ids))
 
 
 def _merge_pairs(base: tuple[Pair, ...], override: tuple[Pair, ...]) -> tuple[Pair, ...]:
@@ -131,4 +148,5 @@ def build_job(
         retry_strategy=retry,
         timeout=timeout,
         submission=submission,
+        depends_on=depends_on(request.get("dependsOn")),
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from s3batch.clock import Clock
 from s3batch.logs import store
@@ -21,7 +22,9 @@ from s3batch.logs.errors import (
     LogStreamNotFound,
     ResourceAlreadyExistsException,
 )
-from s3batch.logs.models import EventPage, LogEvent, LogGroup, LogStream
+from s3batch.logs.filters import compile_pattern
+from s3batch.logs.models import EventPage, FoundEvent, FoundPage, LogEvent, LogGroup, LogStream
+from s3batch.logs.tokens import Key, key_token, parse_key_token, parse_stream_token, stream_token
 from s3batch.state.db import Database
 
 logger = logging.getLogger(__name__)
@@ -29,13 +32,15 @@ logger = logging.getLogger(__name__)
 #: GetLogEvents returns at most this many events, and at most MAX_PAGE_BYTES.
 MAX_EVENTS = 10_000
 MAX_PAGE_BYTES = 1_048_576
+#: DescribeLogGroups / DescribeLogStreams page size: default and largest.
+MAX_DESCRIBE = 50
+#: PutLogEvents takes at most this many events per call.
+MAX_PUT = 10_000
+#: FilterLogEvents reads candidate events in chunks of this many.
+SCAN_CHUNK = 1000
 GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
 STREAM_NAME = re.compile(r"[^:*]{1,512}")
-_TOKEN = re.compile(r"([fb])/(\d{1,60})")
-
-
-def _token(direction: str, seq: int) -> str:
-    return f"{direction}/{max(seq, 0):056d}"
+T = TypeVar("T")
 
 
 class Logs:
@@ -175,27 +180,128 @@ class Logs:
             LogStreamNotFound: the stream (or its group) does not exist.
             InvalidParameterException: the limit or the token is not valid.
         """
-        if not 1 <= limit <= MAX_EVENTS:
-            raise InvalidParameterException(f"limit must be between 1 and {MAX_EVENTS}")
+        _check_limit(limit, MAX_EVENTS)
         row = store.stream_row(self.db.conn, group, stream)
         if row is None:
             raise LogStreamNotFound()
-        direction, position = _parse_token(next_token, start_from_head, row["next_seq"])
+        direction, position = parse_stream_token(next_token, start_from_head, row["next_seq"])
         conn, stream_id = self.db.conn, row["id"]
         if direction == "f":
             events = _fit(
                 store.events_after(conn, stream_id, position, limit, start_time, end_time)
             )
             if not events:
-                return EventPage([], _token("f", position), _token("b", position + 1))
+                return EventPage([], stream_token("f", position), stream_token("b", position + 1))
         else:
             newest_first = _fit(
                 store.events_before(conn, stream_id, position, limit, start_time, end_time)
             )
             events = newest_first[::-1]
             if not events:
-                return EventPage([], _token("f", position - 1), _token("b", position))
-        return EventPage(events, _token("f", events[-1].seq), _token("b", events[0].seq))
+                return EventPage([], stream_token("f", position - 1), stream_token("b", position))
+        return EventPage(events, stream_token("f", events[-1].seq), stream_token("b", events[0].seq))
+
+    def put_log_events(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
+        """PutLogEvents: append events to an existing stream.
+
+        Raises:
+            InvalidParameterException: no events, too many, or not in chronological order.
+            LogStreamNotFound: the stream (or its group) does not exist.
+        """
+        if not 1 <= len(events) <= MAX_PUT:
+            raise InvalidParameterException(f"logEvents must hold between 1 and {MAX_PUT} events")
+        if any(a[0] > b[0] for a, b in zip(events, events[1:], strict=False)):
+            raise InvalidParameterException(
+                "Log events in a single PutLogEvents request must be in chronological order."
+            )
+        with self.db.transaction() as conn:
+            row = store.stream_row(conn, group, stream)
+            if row is None:
+                raise LogStreamNotFound()
+            store.add_events(conn, row, events, self._now())
+
+    # -- listings --------------------------------------------------------------------
+
+    def describe_log_groups(
+        self, prefix: str = "", limit: int = MAX_DESCRIBE, next_token: str | None = None
+    ) -> tuple[list[LogGroup], str | None]:
+        """DescribeLogGroups: a page of groups by name, and the token for the next one.
+
+        Raises:
+            InvalidParameterException: the limit or the token is not valid.
+        """
+        _check_limit(limit, MAX_DESCRIBE)
+        after = parse_key_token(next_token, (str,))
+        return _page(self.groups(prefix), lambda g: (g.name,), limit, after, False)
+
+    def describe_log_streams(
+        self,
+        group: str,
+        prefix: str = "",
+        order_by: str = "LogStreamName",
+        descending: bool = False,
+        limit: int = MAX_DESCRIBE,
+        next_token: str | None = None,
+    ) -> tuple[list[LogStream], str | None]:
+        """DescribeLogStreams: a page of a group's streams by name or by last event time.
+
+        Raises:
+            InvalidParameterException: bad limit, token or order, or a prefix with LastEventTime.
+            LogGroupNotFound: the group does not exist.
+        """
+        _check_limit(limit, MAX_DESCRIBE)
+        if order_by not in ("LogStreamName", "LastEventTime"):
+            raise InvalidParameterException("orderBy must be LogStreamName or LastEventTime")
+        if order_by == "LastEventTime" and prefix:
+            raise InvalidParameterException(
+                "Cannot order by LastEventTime with a logStreamNamePrefix."
+            )
+        if order_by == "LogStreamName":
+            after = parse_key_token(next_token, (str,))
+            key: Callable[[LogStream], Key] = lambda s: (s.name,)  # noqa: E731
+        else:
+            after = parse_key_token(next_token, (int, str))
+            key = lambda s: (s.last_event_timestamp or 0, s.name)  # noqa: E731
+        return _page(self.streams(group, prefix), key, limit, after, descending)
+
+    def filter_log_events(
+        self,
+        group: str,
+        stream_names: Sequence[str] | None = None,
+        stream_prefix: str = "",
+        start_time: int | None = None,
+        end_time: int | None = None,
+        pattern: str | None = None,
+        limit: int = MAX_EVENTS,
+        next_token: str | None = None,
+    ) -> FoundPage:
+        """FilterLogEvents: matching events of a group's streams by time, in pages.
+
+        Raises:
+            InvalidParameterException: bad limit, token or pattern, or both stream names and prefix.
+            LogGroupNotFound: the group does not exist.
+        """
+        _check_limit(limit, MAX_EVENTS)
+        if stream_names and stream_prefix:
+            raise InvalidParameterException(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive"
+            )
+        matcher = compile_pattern(pattern)
+        after = parse_key_token(next_token, (int, int, int))
+        self.log_group(group)
+        found, window = [], (start_time, end_time)
+        while True:
+            chunk = store.found_events(
+                self.db.conn, group, stream_names, stream_prefix, window, after, SCAN_CHUNK
+            )
+            for item in chunk:
+                if matcher.matches(item.event.message):
+                    if len(found) == limit:
+                        return FoundPage(found, key_token(_found_key(found[-1])))
+                    found.append(item)
+            if len(chunk) < SCAN_CHUNK:
+                return FoundPage(found, None)
+            after = _found_key(chunk[-1])
 
 
 def _check(pattern: re.Pattern[str], value: str, field: str) -> None:
@@ -203,16 +309,6 @@ def _check(pattern: re.Pattern[str], value: str, field: str) -> None:
         raise InvalidParameterException(
             f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint"
         )
-
-
-def _parse_token(token: str | None, start_from_head: bool, end: int) -> tuple[str, int]:
-    """A token as (direction, position): ``f/N`` means after event N, ``b/N`` before event N."""
-    if token is None:
-        return ("f", 0) if start_from_head else ("b", end)
-    match = _TOKEN.fullmatch(token)
-    if match is None:
-        raise InvalidParameterException("The specified nextToken is invalid.")
-    return match[1], int(match[2])
 
 
 def _fit(events: list[LogEvent]) -> list[LogEvent]:
@@ -223,3 +319,23 @@ def _fit(events: list[LogEvent]) -> list[LogEvent]:
         if total > MAX_PAGE_BYTES:
             return events[:index]
     return events
+
+
+def _check_limit(limit: int, most: int) -> None:
+    if not 1 <= limit <= most:
+        raise InvalidParameterException(f"limit must be between 1 and {most}")
+
+
+def _found_key(item: FoundEvent) -> Key:
+    return (item.event.timestamp, item.stream_id, item.event.seq)
+
+
+def _page(
+    items: list[T], key: Callable[[T], Key], limit: int, after: Key | None, descending: bool
+) -> tuple[list[T], str | None]:
+    """A page of ``items`` sorted by ``key``, starting after the key ``after``; and the next token."""
+    ordered = sorted(items, key=key, reverse=descending)
+    if after is not None:
+        ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
+    page = ordered[:limit]
+    return page, key_token(key(page[-1])) if len(ordered) > limit else None

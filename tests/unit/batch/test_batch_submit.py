@@ -119,7 +119,8 @@ def test_disabled_queue_refuses_new_jobs(service: BatchService) -> None:
             "reserved",
         ),
         ({"parameters": {"n": 3}}, "string values"),
-        ({"dependsOn": [{"jobId": "x"}]}, "dependsOn is not supported"),
+        ({"dependsOn": [{"jobId": "x"}]}, "dependsOn names unknown job x"),
+        ({"dependsOn": [{"type": "SEQUENTIAL"}]}, "dependsOn entries must name a jobId"),
         ({"arrayProperties": {"size": 2}}, "arrayProperties is not supported"),
     ],
 )

@@ -29,6 +29,8 @@ _TRANSITION_FIELDS = {
     "pgid": "pgid",
     "started_at": "started_at",
     "stopped_at": "stopped_at",
+    "stop_request": "stop_request",
+    "stop_reason": "stop_reason",
 }
 
 
@@ -69,6 +71,9 @@ def _job(row: Row) -> Job:
         compute_environment=row["compute_env"],
         pgid=row["pgid"],
         submission=Submission(row["idempotency_key"], trigger),
+        depends_on=tuple(json.loads(row["depends_on"])),
+        stop_request=row["stop_request"],
+        stop_reason=row["stop_reason"],
     )
 
 
@@ -85,7 +90,7 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
     cursor = conn.execute(
         "INSERT OR IGNORE INTO jobs (id, name, arn, queue, queue_arn, definition_arn, status, status_reason,"
         " parameters, container, vcpus, memory, retry_strategy, timeout, created_at, idempotency_key,"
-        " trigger_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " trigger_info, depends_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             job.id,
             job.name,
@@ -104,6 +109,7 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
             job.created_at,
             job.submission.idempotency_key,
             None if trigger is None else _dump(trigger),
+            _dump(list(job.depends_on)),
         ),
     )
     if cursor.rowcount != 1:
@@ -134,6 +140,72 @@ def list_jobs(
         sql += f" AND status IN ({_marks(values)})"
         args.extend(values)
     return [_job(r) for r in conn.execute(sql + " ORDER BY seq", args)]
+
+
+def page_jobs(
+    conn: sqlite3.Connection,
+    where: dict[str, object],
+    newest_first: bool,
+    after_seq: int | None,
+    limit: int,
+) -> list[tuple[int, Job]]:
+    """One page of a job listing, with each job's seq (the paging cursor).
+
+    ``where`` may hold ``queue``, ``statuses``, ``name`` (case-insensitive; a trailing ``*``
+    matches a prefix), ``before`` and ``after`` (createdAt bounds, epoch ms, exclusive).
+    """
+    clauses, args = ["1 = 1"], []
+    if where.get("queue") is not None:
+        clauses.append("queue = ?")
+        args.append(where["queue"])
+    statuses = where.get("statuses")
+    if isinstance(statuses, list | tuple):
+        clauses.append(f"status IN ({_marks(statuses)})")
+        args.extend(str(s) for s in statuses)
+    name = where.get("name")
+    if isinstance(name, str):
+        exact = not name.endswith("*")
+        clauses.append("lower(name) = lower(?)" if exact else "lower(name) LIKE lower(?) ESCAPE '\\'")
+        args.append(name if exact else _like_prefix(name[:-1]))
+    for key, op in (("before", "<"), ("after", ">")):
+        if where.get(key) is not None:
+            clauses.append(f"created_at {op} ?")
+            args.append(where[key])
+    if after_seq is not None:
+        clauses.append("seq < ?" if newest_first else "seq > ?")
+        args.append(after_seq)
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?"
+    return [(r["seq"], _job(r)) for r in conn.execute(sql, [*args, limit])]
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def dependency_statuses(conn: sqlite3.Connection, job_ids: Iterable[str]) -> dict[str, JobStatus]:
+    """The statuses of the given jobs that exist."""
+    ids = list(job_ids)
+    rows = conn.execute(f"SELECT id, status FROM jobs WHERE id IN ({_marks(ids)})", ids)
+    return {r["id"]: JobStatus(r["status"]) for r in rows}
+
+
+def request_stop(conn: sqlite3.Connection, job_id: str, kind: str, reason: str) -> bool:
+    """Flag a RUNNING job to be stopped (the supervisor polls); False when it is not RUNNING."""
+    cursor = conn.execute(
+        "UPDATE jobs SET stop_request = ?, stop_reason = ? WHERE id = ? AND status = 'RUNNING'",
+        (kind, reason, job_id),
+    )
+    return cursor.rowcount == 1
+
+
+def stop_requests(conn: sqlite3.Connection) -> dict[str, str]:
+    """Running jobs flagged to stop: job id → the caller's reason."""
+    rows = conn.execute(
+        "SELECT id, stop_reason FROM jobs WHERE status = 'RUNNING' AND stop_request IS NOT NULL"
+    )
+    return {r["id"]: r["stop_reason"] or "" for r in rows}
 
 
 def queue_head(
