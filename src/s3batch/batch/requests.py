@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import cast
 
 from s3batch.batch.errors import ClientException
@@ -259,3 +260,33 @@ def fingerprint(request: Mapping[str, Json]) -> str:
     """A digest of a request's content: equal for requests that register the same thing."""
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tags(value: Json) -> dict[str, str]:
+    """A tags map (at most 50 string pairs)."""
+    found = parameters(value, "tags")
+    if len(found) > 50:
+        raise fail("a resource can have at most 50 tags")
+    return found
+
+
+def compute_environment_update(
+    ce: ComputeEnvironment, request: Mapping[str, Json]
+) -> ComputeEnvironment:
+    """``ce`` with an UpdateComputeEnvironment request's state and vCPU changes applied."""
+    state = _state({"state": request.get("state") or ce.state})
+    max_vcpus = ce.max_vcpus
+    resources = request.get("computeResources")
+    if isinstance(resources, Mapping) and resources.get("maxvCpus") is not None:
+        max_vcpus = _int(resources["maxvCpus"], "computeResources.maxvCpus", 0)
+    if request.get("unmanagedvCpus") is not None:
+        max_vcpus = _int(request["unmanagedvCpus"], "unmanagedvCpus", 0)
+    spec = {**ce.spec, "state": state}
+    return replace(ce, state=state, max_vcpus=max_vcpus, spec=spec)
+
+
+def check_timeout_floor(request: Mapping[str, Json], floor: int) -> None:
+    """The API's rule: ``timeout.attemptDurationSeconds`` is at least ``floor`` (AWS: 60)."""
+    seconds = timeout(request.get("timeout"))
+    if seconds is not None and seconds < floor:
+        raise fail(f"timeout.attemptDurationSeconds must be at least {floor} seconds")

@@ -1,6 +1,8 @@
 """The scheduler: releases submitted jobs and places RUNNABLE jobs on compute environments.
 
-One :meth:`Scheduler.tick` is one AWS scheduling cycle (reference/batch.md 2.1-2.3):
+A submitted job waits in PENDING until every job it ``dependsOn`` has SUCCEEDED, and
+fails with ``Dependent Job failed`` as soon as one of them has FAILED. One
+:meth:`Scheduler.tick` is one AWS scheduling cycle (reference/batch.md 2.1-2.3):
 queues in descending priority (creation order breaks ties); within a queue, strict FIFO;
 each job goes to the first compute environment in the queue's order that is ENABLED and
 has the vCPUs free (maxvCpus minus what its STARTING and RUNNING jobs hold). A head job
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 BATCH = 64
 #: The statusReason code of a job no compute environment of its queue can ever hold.
 TOO_BIG = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+#: The statusReason of a job whose dependency failed (AWS's wording).
+DEPENDENCY_FAILED = "Dependent Job failed"
 
 
 class Scheduler:
@@ -65,9 +69,20 @@ class Scheduler:
         return True
 
     def _release(self, conn: sqlite3.Connection) -> int:
-        """SUBMITTED and PENDING jobs have no dependencies yet: they become RUNNABLE at once."""
+        """SUBMITTED and PENDING jobs: RUNNABLE once every dependency succeeded, FAILED when one failed."""
         waiting = store.list_jobs(conn, statuses=[JobStatus.SUBMITTED, JobStatus.PENDING])
-        return sum(self._move(conn, job, JobStatus.RUNNABLE, None) for job in waiting)
+        return sum(self._release_one(conn, job) for job in waiting)
+
+    def _release_one(self, conn: sqlite3.Connection, job: Job) -> int:
+        statuses = store.dependency_statuses(conn, job.depends_on) if job.depends_on else {}
+        if any(s is JobStatus.FAILED for s in statuses.values()):
+            now = epoch_ms(self.clock)
+            return int(self._move(conn, job, JobStatus.FAILED, DEPENDENCY_FAILED, stopped_at=now))
+        if all(s is JobStatus.SUCCEEDED for s in statuses.values()):
+            return int(self._move(conn, job, JobStatus.RUNNABLE, None))
+        if job.status is JobStatus.SUBMITTED:
+            return int(self._move(conn, job, JobStatus.PENDING, None))
+        return 0
 
     def _place(self, conn: sqlite3.Connection) -> int:
         ces = {ce.name: ce for ce in store.list_compute_environments(conn)}

@@ -24,7 +24,7 @@ from s3batch.batch.models import (
     Submission,
 )
 from s3batch.batch.requests import fail
-from s3batch.batch.status import JobStatus
+from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.submission import build_job
 from s3batch.clock import Clock
 from s3batch.state.db import Database
@@ -69,6 +69,7 @@ class BatchService:
         with self.db.transaction() as conn:
             if not store.insert_compute_environment(conn, ce):
                 raise fail("Object already exists")
+            store.set_tags(conn, ce.arn, requests.tags(request.get("tags")))
         logger.info(
             "created compute environment %s",
             ce.name,
@@ -100,6 +101,34 @@ class BatchService:
         """Every compute environment, by name."""
         return store.list_compute_environments(self.db.conn)
 
+    def update_compute_environment(self, request: Request) -> ComputeEnvironment:
+        """UpdateComputeEnvironment: ``state``, ``unmanagedvCpus`` or ``computeResources.maxvCpus``.
+
+        Raises:
+            ClientException: there is no such compute environment, or a value is invalid.
+        """
+        ce = self.compute_environment(str(requests.require(request, "computeEnvironment")))
+        updated = requests.compute_environment_update(ce, request)
+        with self.db.transaction() as conn:
+            store.update_compute_environment(conn, updated)
+        return self.compute_environment(ce.name)
+
+    def delete_compute_environment(self, reference: str) -> None:
+        """DeleteComputeEnvironment: only a DISABLED one that no queue uses.
+
+        Raises:
+            ClientException: there is none, it is ENABLED, or a queue uses it.
+        """
+        ce = self.compute_environment(reference)
+        if ce.state != "DISABLED":
+            raise fail(f"ComputeEnvironment {ce.name} must be DISABLED before it is deleted")
+        with self.db.transaction() as conn:
+            users = store.queues_using(conn, ce.name)
+            if users:
+                raise fail(f"Cannot delete, found existing JobQueue relationship: {users[0]}")
+            store.delete_compute_environment(conn, ce.name)
+            store.drop_tags(conn, ce.arn)
+
     # -- job queues ----------------------------------------------------------------
 
     def _parse_queue(self, request: Request) -> JobQueue:
@@ -120,6 +149,7 @@ class BatchService:
         with self.db.transaction() as conn:
             if not store.insert_job_queue(conn, queue):
                 raise fail("Object already exists")
+            store.set_tags(conn, queue.arn, requests.tags(request.get("tags")))
         logger.info("created job queue %s", queue.name, extra={"action": "create_job_queue"})
         return self.job_queue(queue.name)
 
@@ -146,6 +176,39 @@ class BatchService:
         """Every job queue, highest priority first."""
         return store.list_job_queues(self.db.conn)
 
+    def update_job_queue(self, request: Request) -> JobQueue:
+        """UpdateJobQueue: ``state``, ``priority`` or ``computeEnvironmentOrder``.
+
+        Raises:
+            ClientException: there is no such queue, or a value is invalid.
+        """
+        queue = self.job_queue(str(requests.require(request, "jobQueue")))
+        merged = {**queue.spec, "jobQueueName": queue.name}
+        merged.update({k: v for k, v in request.items() if k != "jobQueue" and v is not None})
+        updated = replace(self._parse_queue(merged), created_at=queue.created_at)
+        with self.db.transaction() as conn:
+            store.update_job_queue(conn, updated)
+        return self.job_queue(queue.name)
+
+    def delete_job_queue(self, reference: str) -> list[str]:
+        """DeleteJobQueue: only a DISABLED queue; return the ids of its unfinished jobs (to be failed).
+
+        Raises:
+            ClientException: there is none, or it is ENABLED.
+        """
+        queue = self.job_queue(reference)
+        if queue.state != "DISABLED":
+            raise fail(f"JobQueue {queue.name} must be DISABLED before it is deleted")
+        unfinished = [
+            job.id
+            for job in store.list_jobs(self.db.conn, queue.name)
+            if job.status not in TERMINAL
+        ]
+        with self.db.transaction() as conn:
+            store.delete_job_queue(conn, queue.name)
+            store.drop_tags(conn, queue.arn)
+        return unfinished
+
     # -- job definitions -----------------------------------------------------------
 
     def register_job_definition(self, request: Request) -> JobDefinition:
@@ -155,7 +218,9 @@ class BatchService:
             ClientException: the request is invalid.
         """
         definition = requests.job_definition(request, self.now())
-        return self._register(definition, requests.fingerprint(request))
+        definition = self._register(definition, requests.fingerprint(request))
+        self.tag_resource(definition.arn, requests.tags(request.get("tags")))
+        return definition
 
     def _register(self, definition: JobDefinition, fingerprint: str) -> JobDefinition:
         with self.db.transaction() as conn:
@@ -200,6 +265,19 @@ class BatchService:
             raise fail(f"JobDefinition {reference} not found.")
         return found
 
+    def deregister_job_definition(self, reference: str) -> JobDefinition:
+        """DeregisterJobDefinition: the revision (``name:revision`` or ARN) becomes INACTIVE.
+
+        Raises:
+            ClientException: there is no such revision.
+        """
+        definition = self.job_definition(reference)
+        if ":" not in arns.resource_name(reference, arns.JOB_DEFINITION):
+            raise fail("jobDefinition must name a revision (name:revision or an ARN)")
+        with self.db.transaction() as conn:
+            store.set_definition_status(conn, definition.name, definition.revision, "INACTIVE")
+        return replace(definition, status="INACTIVE")
+
     def job_definitions(
         self, name: str | None = None, status: str | None = None
     ) -> list[JobDefinition]:
@@ -236,11 +314,16 @@ class BatchService:
             now=self.now(),
             submission=Submission(idempotency_key, trigger),
         )
+        tags = requests.tags(request.get("tags"))
         with self.db.transaction() as conn:
+            missing = set(job.depends_on) - set(store.dependency_statuses(conn, job.depends_on))
+            if missing:
+                raise fail(f"dependsOn names unknown job {sorted(missing)[0]}")
             if not store.insert_job(conn, job):
                 winner = store.job_by_key(conn, idempotency_key or "")
                 assert winner is not None, "insert ignored without a key conflict"
                 return winner
+            store.set_tags(conn, job.arn, tags)
         logger.info(
             "submitted job %s (%s) to %s",
             job.id,
@@ -270,6 +353,22 @@ class BatchService:
         """Jobs in submission order, optionally of one queue (name or ARN) and one status."""
         name = self.job_queue(queue).name if queue is not None else None
         return store.list_jobs(self.db.conn, name, None if status is None else [status])
+
+    # -- tags ----------------------------------------------------------------------
+
+    def tags(self, arn: str) -> dict[str, str]:
+        """ListTagsForResource."""
+        return store.get_tags(self.db.conn, arn)
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """TagResource: add or replace tags."""
+        with self.db.transaction() as conn:
+            store.set_tags(conn, arn, tags)
+
+    def untag_resource(self, arn: str, keys: Iterable[str]) -> None:
+        """UntagResource: remove tags by key."""
+        with self.db.transaction() as conn:
+            store.remove_tags(conn, arn, keys)
 
     def job_events(self, job_id: str) -> list[JobEvent]:
         """A job's status moves, oldest first."""

@@ -33,6 +33,7 @@ LOG_GROUP = "/aws/batch/job"
 EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"
 FAILED_TO_START = "Task failed to start"
+TERMINATED = "Terminated by TerminateJob"
 SERVER_STOPPED = "Job terminated: s3batch server stopped"
 SERVER_RESTARTED = "s3batch server restarted while the job was running"
 RESTARTED_BEFORE_START = "s3batch server restarted before the job started"
@@ -154,7 +155,9 @@ class Supervisor:
     # -- reaping and timeouts ------------------------------------------------------
 
     def reap(self) -> int:
-        """Record ended attempts and signal overrunning ones; return how many jobs moved."""
+        """Record ended attempts and signal overrunning or terminated ones; return how many jobs moved."""
+        if self._running:
+            self._poll_stop_requests()
         moved = 0
         for job_id, run in list(self._running.items()):
             outcome = run.handle.poll()
@@ -164,6 +167,15 @@ class Supervisor:
             del self._running[job_id]
             moved += self._record(run, outcome)
         return moved
+
+    def _poll_stop_requests(self) -> None:
+        """TerminateJob flags a RUNNING job in the store; signal the ones not yet signalled."""
+        for job_id, reason in store.stop_requests(self.service.db.conn).items():
+            run = self._running.get(job_id)
+            if run is not None and run.stop_reason is None:
+                logger.info("terminating job %s", job_id, extra={"action": "terminate"})
+                run.stop_reason = reason or TERMINATED
+                self._terminate(run, self._now())
 
     def _enforce_timeout(self, run: _Running) -> None:
         now = self._now()
@@ -294,7 +306,9 @@ class Supervisor:
             attempt = Attempt(
                 job.started_at, now, SERVER_RESTARTED, None, None, job.container.log_stream_name
             )
-            moved += self._end(job, S.RUNNING, attempt, retry=True)
+            if job.stop_request is not None:  # terminated before the crash: never retried
+                attempt = Attempt(job.started_at, now, job.stop_reason, None, None, attempt.log_stream_name)
+            moved += self._end(job, S.RUNNING, attempt, retry=job.stop_request is None)
         logger.warning(
             "settled %d jobs left in flight by a crash", moved, extra={"action": "recover"}
         )

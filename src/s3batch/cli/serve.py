@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from s3batch.api.app import ApiApp
 from s3batch.api.auth import Authenticator
+from s3batch.api.logs import LogsProtocol
 from s3batch.api.s3.call import S3Services
 from s3batch.api.s3.routes import S3Protocol
 from s3batch.api.secretsmanager import SecretsManagerProtocol
@@ -55,6 +56,7 @@ def make_server(runtime: Runtime) -> uvicorn.Server:
     protocols = {
         "s3": S3Protocol(S3Services(services.objects, services.multipart), auth),
         "secretsmanager": SecretsManagerProtocol(services.secrets, auth),
+        "logs": LogsProtocol(services.logs, auth),
     }
     server: uvicorn.Server | None = None
 

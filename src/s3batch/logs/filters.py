@@ -72,7 +72,8 @@ def compile_pattern(text: str | None) -> FilterPattern:
 
 def _terms(text: str) -> list[tuple[str, str]]:
     """The pattern's ``(operator, term)`` pairs; operator is ``""``, ``"?"`` or ``"-"``."""
-    terms, position = [], 0
+    terms: list[tuple[str, str]] = []
+    position = 0
     while True:
         while position < len(text) and text[position].isspace():
             position += 1

@@ -199,7 +199,9 @@ class Logs:
             events = newest_first[::-1]
             if not events:
                 return EventPage([], stream_token("f", position - 1), stream_token("b", position))
-        return EventPage(events, stream_token("f", events[-1].seq), stream_token("b", events[0].seq))
+        return EventPage(
+            events, stream_token("f", events[-1].seq), stream_token("b", events[0].seq)
+        )
 
     def put_log_events(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
         """PutLogEvents: append events to an existing stream.
@@ -289,7 +291,8 @@ class Logs:
         matcher = compile_pattern(pattern)
         after = parse_key_token(next_token, (int, int, int))
         self.log_group(group)
-        found, window = [], (start_time, end_time)
+        found: list[FoundEvent] = []
+        window = (start_time, end_time)
         while True:
             chunk = store.found_events(
                 self.db.conn, group, stream_names, stream_prefix, window, after, SCAN_CHUNK

@@ -163,7 +163,7 @@ def found_events(
     streams: Sequence[str] | None,
     prefix: str,
     window: tuple[int | None, int | None],
-    after: tuple[int, int, int] | None,
+    after: Sequence[int | str] | None,
     limit: int,
 ) -> list[FoundEvent]:
     """Up to ``limit`` events of a group's streams ordered by (timestamp, stream id, seq), after ``after``.
@@ -171,7 +171,7 @@ def found_events(
     ``streams`` (names) or ``prefix`` narrow the streams; ``window`` is [start, end) in ms.
     """
     names = list(streams or [])
-    ts, sid, seq = after if after else (None, 0, 0)
+    ts, sid, seq = after if after else (None, 0, 0)  # (timestamp, stream id, seq)
     rows = conn.execute(
         "SELECT s.name AS stream_name, e.* FROM log_events e JOIN log_streams s ON s.id = e.stream_id"
         " WHERE s.group_name = ?1 AND substr(s.name, 1, ?2) = ?3"

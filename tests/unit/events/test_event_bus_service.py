@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +16,6 @@ from s3batch.state.db import Database
 ACCOUNT = "123456789012"
 PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"]}
 TARGET = {"Id": "t1", "Arn": "q", "BatchParameters": {"JobDefinition": "d", "JobName": "j"}}
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "state.db")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ import base64
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from s3batch.clock import FakeClock
 from s3batch.objectstore import store
-from s3batch.objectstore.blobs import BlobStore, BlobWriter, FileBlobStore, MemoryBlobStore
+from s3batch.objectstore.blobs import BlobStore, BlobWriter
 from s3batch.objectstore.checksums import BodyDigest, Digests
 from s3batch.objectstore.errors import (
     EntityTooSmall,
@@ -40,21 +38,6 @@ TOPIC = "s3.api_call"
 PART1 = b"1" * MIN_PART_SIZE
 PART2 = b"2" * MIN_PART_SIZE
 LAST = b"the last part may be small"
-
-
-@pytest.fixture(params=["memory", "file"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    """Every BlobStore implementation (contract tests run against each)."""
-    if request.param == "memory":
-        return MemoryBlobStore()
-    return FileBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "state.db")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from s3batch.clock import FakeClock
 from s3batch.errors import InvalidRequest
 from s3batch.objectstore import store
-from s3batch.objectstore.blobs import BlobStore, BlobWriter, FileBlobStore, MemoryBlobStore
+from s3batch.objectstore.blobs import BlobStore, BlobWriter, FileBlobStore
 from s3batch.objectstore.checksums import BodyDigest, Digests
 from s3batch.objectstore.errors import (
     BucketAlreadyOwnedByYou,
@@ -36,21 +34,6 @@ CTX = RequestContext(
 )
 TOPIC = "s3.api_call"
 BIG = INLINE_MAX + 1
-
-
-@pytest.fixture(params=["memory", "file"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    """Every BlobStore implementation (contract tests run against each)."""
-    if request.param == "memory":
-        return MemoryBlobStore()
-    return FileBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "state.db")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,13 +25,6 @@ from s3batch.types import RequestContext
 T0 = datetime(2026, 3, 1, 9, 30, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 CTX = RequestContext(request_id="REQ-1", access_key_id="AKIATEST", region="us-east-1", host="h")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "state.db")
-    yield database
-    database.close()
 
 
 @pytest.fixture

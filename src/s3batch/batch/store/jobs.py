@@ -165,7 +165,9 @@ def page_jobs(
     name = where.get("name")
     if isinstance(name, str):
         exact = not name.endswith("*")
-        clauses.append("lower(name) = lower(?)" if exact else "lower(name) LIKE lower(?) ESCAPE '\\'")
+        clauses.append(
+            "lower(name) = lower(?)" if exact else "lower(name) LIKE lower(?) ESCAPE '\\'"
+        )
         args.append(name if exact else _like_prefix(name[:-1]))
     for key, op in (("before", "<"), ("after", ">")):
         if where.get(key) is not None:

@@ -210,8 +210,6 @@ def list_job_definitions(
     return [_job_definition(r) for r in rows]
 
 
-
-
 def set_definition_status(conn: sqlite3.Connection, name: str, revision: int, status: str) -> bool:
     """Mark a revision ACTIVE or INACTIVE; False when there is no such revision."""
     cursor = conn.execute(
