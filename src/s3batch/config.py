@@ -31,6 +31,8 @@ class Settings:
     account_id: str = "000000000000"
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
+    #: The least ``timeout.attemptDurationSeconds`` the Batch API accepts (AWS: 60; lower for tests).
+    min_timeout_seconds: int = 60
     #: The environment the settings were read from (``${env:NAME}`` in stacks, jobs' PATH/HOME).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -65,6 +67,14 @@ class Settings:
                 "set both S3BATCH_ACCESS_KEY_ID and S3BATCH_SECRET_ACCESS_KEY, or neither"
             )
         stack = Path(self.stack_file) if self.stack_file else None
+        try:
+            min_timeout = int(self.min_timeout_seconds)
+        except ValueError as exc:
+            raise ConfigError(
+                f"S3BATCH_MIN_TIMEOUT_SECONDS must be a number, not {self.min_timeout_seconds!r}"
+            ) from exc
+        if min_timeout < 1:
+            raise ConfigError("S3BATCH_MIN_TIMEOUT_SECONDS must be at least 1")
         return Settings(
             Path(self.data_dir),
             self.host,
@@ -74,5 +84,6 @@ class Settings:
             self.account_id,
             self.access_key_id,
             self.secret_access_key,
+            min_timeout,
             self.environ,
         )

@@ -28,7 +28,10 @@ from s3batch.credentials import Credentials, resolve
 from s3batch.embedded.duckdb import warehouse_secret
 from s3batch.embedded.postgres import EmbeddedPostgres
 from s3batch.events.dispatcher import Dispatcher
+from s3batch.events.http_target import HttpTarget
+from s3batch.events.logs_target import LogGroupTarget
 from s3batch.events.service import EventBus
+from s3batch.events.targets import Target
 from s3batch.logs.service import Logs
 from s3batch.objectstore.blobs import FileBlobStore
 from s3batch.objectstore.multipart import Multipart
@@ -185,8 +188,10 @@ class Runtime:
         s = self.services
         self.engine = BatchEngine(s.batch, ProcessRunner(self.clock), s.logs, self.job_environment(), self.clock)
         target = BatchJobTarget(s.batch, on_submit=self.engine.wake)
-        dispatcher = Dispatcher(self.db, self.clock, {"batch": target})
+        targets: dict[str, Target] = {"batch": target, "logs": LogGroupTarget(s.logs), "http": HttpTarget()}
+        dispatcher = Dispatcher(self.db, self.clock, targets)
         s.objects.after_write = self._wake.set
+        s.bus.after_write = self._wake.set
         self.engine.start()
         loop = threading.Thread(target=self._pipeline, args=(dispatcher,), name="pipeline", daemon=True)
         self._threads.append(loop)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import aws_cp
+from e2e_support import aws_cp
 
 from s3batch.cli.child import ChildServer
 from s3batch.cli.demo import sample_persons, wait_for_job

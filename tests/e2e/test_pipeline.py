@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import TOOLS_BUCKET, aws_cp
+from e2e_support import TOOLS_BUCKET, aws_cp
 
 from s3batch.batch.models import Job
 from s3batch.cli.child import ChildServer

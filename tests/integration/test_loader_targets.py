@@ -143,7 +143,7 @@ def test_loads_50_rows_into_postgres_and_duckdb(
         f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows are valid",
         f"Connecting to postgres db {setup.dbname} on port {setup.pg.port}",
         "CREATE TABLE persons",
-        "loading 50 rows into persons",
+        "loading 50 rows into persons (replace)",
         "COPY 50",
         f"persons now has 50 rows in postgres db {setup.dbname} on 127.0.0.1:{setup.pg.port}",
         f"persons now has 50 rows in duckdb {setup.duck_path}",
@@ -162,7 +162,8 @@ def test_created_tables_follow_the_definition(setup: Setup) -> None:
         ).fetchall()
         pk = conn.execute(_PK_NAME).fetchall()
         leftovers = conn.execute(
-            "SELECT relname FROM pg_class WHERE relname LIKE '%s3batch%'"
+            "SELECT relname FROM pg_class WHERE relname LIKE '%s3batch%' "
+            "AND relname <> 's3batch_load_history'"
         ).fetchall()
     assert columns == [
         ("id", "character varying", 10, None, "NO"),
@@ -173,8 +174,8 @@ def test_created_tables_follow_the_definition(setup: Setup) -> None:
     ]
     assert pk == [("persons_pkey",)] and leftovers == []
     with duckdb.connect(str(setup.duck_path)) as conn:
-        tables = conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-    assert tables == [("persons",)]
+        tables = conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+    assert tables == [("persons",), ("s3batch_load_history",)]
 
 
 def test_reload_replaces_the_rows(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -454,6 +455,27 @@ def test_reads_the_object_from_a_real_s3batch_server(setup: Setup, s3, bucket: s
     argv += ["--target", "RDS-credentials", "--target", "Redshift-credentials"]
     assert main(argv, clients=Clients(s3, setup.secrets), environ={}) == EXIT_OK
     assert len(setup.pg_rows()) == 50 and len(setup.duck_rows()) == 50
+
+
+def test_real_server_gzip_rejects_and_ledger(setup: Setup, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    data = gzip.compress((persons(3) + "P9,bad\n").encode())
+    s3.put_object(Bucket=bucket, Key="in/day.csv", Body=data, ContentEncoding="gzip")
+    argv = ["--bucket", bucket, "--key", "in/day.csv", "--table", "persons", "--mode", "append"]
+    argv += ["--max-errors", "1", "--target", "RDS-credentials"]
+    clients = Clients(s3, setup.secrets)
+    assert main(argv, clients=clients, environ={"AWS_BATCH_JOB_ID": "j-1"}) == EXIT_OK
+    assert main(argv, clients=clients, environ={"AWS_BATCH_JOB_ID": "j-2"}) == EXIT_OK
+    assert len(setup.pg_rows()) == 3
+    etag = s3.head_object(Bucket=bucket, Key="in/day.csv")["ETag"].strip('"')
+    with setup.pg_connect() as conn:
+        ledger = conn.execute(
+            "SELECT version, job_id, rows_loaded, rows_rejected FROM s3batch_load_history"
+        ).fetchall()
+    assert ledger == [(etag, "j-1", 3, 1)]
+    rejects = s3.get_object(Bucket=bucket, Key="in/day.csv.rejects.csv")["Body"].read().decode()
+    assert rejects.splitlines()[1] == '4,,"expected 5 fields, found 2 (no ""state"")","P9,bad"'
 
 
 def test_python_dash_m_entry_point() -> None:

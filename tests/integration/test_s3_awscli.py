@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import AwsCli
+
+if TYPE_CHECKING:  # only a type: a bare `import conftest` may find another directory's conftest
+    from conftest import AwsCli
 
 MiB = 1024 * 1024
 

@@ -127,3 +127,10 @@ def test_settings_are_frozen() -> None:
 def test_load_does_not_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3BATCH_PORT", "1111")
     assert Settings.load({}).port == DEFAULT_PORT
+
+
+def test_min_timeout_seconds_defaults_to_aws_and_is_read_from_the_environment() -> None:
+    assert Settings.load({}).min_timeout_seconds == 60
+    assert Settings.load({"S3BATCH_MIN_TIMEOUT_SECONDS": "2"}).min_timeout_seconds == 2
+    with pytest.raises(ConfigError, match="S3BATCH_MIN_TIMEOUT_SECONDS"):
+        Settings.load({"S3BATCH_MIN_TIMEOUT_SECONDS": "soon"})

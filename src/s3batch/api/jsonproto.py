@@ -202,23 +202,38 @@ def status_of(exc: S3BatchError) -> int:
     return 500 if type(exc) is S3BatchError else 400
 
 
-def error_response(exc: S3BatchError, request_id: str) -> Response:
-    """A JSON 1.1 error response."""
+def error_response(
+    exc: S3BatchError,
+    request_id: str,
+    status: int | None = None,
+    content_type: str = CONTENT_TYPE,
+) -> Response:
+    """A JSON error response (JSON 1.1 and REST-JSON alike): ``__type`` + ``message``, code in ``x-amzn-ErrorType``."""
     if type(exc) is S3BatchError:
         exc = InternalFailure()
     body = {"__type": exc.code, "message": exc.message}
     headers = [
-        ("content-type", CONTENT_TYPE),
+        ("content-type", content_type),
         ("x-amzn-requestid", request_id),
         ("x-amzn-errortype", exc.code),
     ]
-    return Response(status_of(exc), headers, json.dumps(body).encode())
+    return Response(status or status_of(exc), headers, json.dumps(body).encode())
 
 
-def ok_response(result: JsonObject, request_id: str) -> Response:
-    """A JSON 1.1 success response."""
+def ok_response(result: JsonObject, request_id: str, content_type: str = CONTENT_TYPE) -> Response:
+    """A JSON success response."""
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(200, [("content-type", CONTENT_TYPE), ("x-amzn-requestid", request_id)], body)
+    return Response(200, [("content-type", content_type), ("x-amzn-requestid", request_id)], body)
+
+
+def authenticate(auth: Authenticator, request: Request, body: bytes) -> None:
+    """Check a JSON request's SigV4 signature over its body; failures become JSON-protocol errors."""
+    if "authorization" not in request.headers and "X-Amz-Credential" not in request.query:
+        raise MissingAuthenticationToken()
+    try:
+        auth.verify(request, body_sha256=hashlib.sha256(body).hexdigest())
+    except (AuthError, InvalidRequest) as exc:
+        raise json_auth_error(exc) from exc
 
 
 # -- the protocol --------------------------------------------------------------------------
@@ -247,24 +262,16 @@ class JsonProtocol:
         """Answer one request (errors become JSON 1.1 error responses)."""
         operation = "-"
         try:
-            body = await _read_body(request)
-            self._authenticate(request, body)
+            body = await read_body(request)
+            authenticate(self.auth, request, body)
             operation, handler = self._operation(request)
-            result = await run_in_threadpool(handler, _parse(body))
+            result = await run_in_threadpool(handler, parse_body(body))
             return ok_response(result, request.request_id)
         except S3BatchError as exc:
             return error_response(exc, request.request_id)
         except Exception as exc:
             self._log_failure(operation, exc)
             return error_response(InternalFailure(), request.request_id)
-
-    def _authenticate(self, request: Request, body: bytes) -> None:
-        if "authorization" not in request.headers and "X-Amz-Credential" not in request.query:
-            raise MissingAuthenticationToken()
-        try:
-            self.auth.verify(request, body_sha256=hashlib.sha256(body).hexdigest())
-        except (AuthError, InvalidRequest) as exc:
-            raise json_auth_error(exc) from exc
 
     def _operation(self, request: Request) -> tuple[str, Handler]:
         target = request.headers.get("x-amz-target", "")
@@ -277,22 +284,28 @@ class JsonProtocol:
         return operation, handler
 
     def _log_failure(self, operation: str, exc: Exception) -> None:
-        extra = {"action": "json_internal_failure", "operation": operation}
-        if not self.sensitive:
-            logger.error("%s failed", operation, exc_info=exc, extra=extra)
-            return
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        place = f"{where.filename}:{where.lineno}" if where else "?"
-        logger.error(
-            "%s failed with %s at %s (message withheld)",
-            operation,
-            type(exc).__name__,
-            place,
-            extra=extra,
-        )
+        log_failure(operation, exc, self.sensitive)
 
 
-async def _read_body(request: Request) -> bytes:
+def log_failure(operation: str, exc: Exception, sensitive: bool = False) -> None:
+    """Log an operation's unexpected exception; when ``sensitive``, by type and place only."""
+    extra = {"action": "json_internal_failure", "operation": operation}
+    if not sensitive:
+        logger.error("%s failed", operation, exc_info=exc, extra=extra)
+        return
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f"{where.filename}:{where.lineno}" if where else "?"
+    logger.error(
+        "%s failed with %s at %s (message withheld)",
+        operation,
+        type(exc).__name__,
+        place,
+        extra=extra,
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole request body, at most MAX_BODY bytes. Raises RequestEntityTooLarge."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise RequestEntityTooLarge(f"Request body must be at most {MAX_BODY} bytes.")
@@ -305,7 +318,8 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(parts)
 
 
-def _parse(body: bytes) -> JsonObject:
+def parse_body(body: bytes) -> JsonObject:
+    """A request body as a JSON object (empty → {}). Raises SerializationException."""
     if not body.strip():
         return {}
     try:

@@ -6,13 +6,17 @@ from typing import cast
 
 from s3batch.batch.models import (
     Attempt,
+    ComputeEnvironment,
     ContainerDetail,
     ContainerProperties,
     EvaluateOnExit,
     Job,
+    JobDefinition,
+    JobQueue,
     Pair,
     RetryStrategy,
 )
+from s3batch.batch.status import TERMINAL
 from s3batch.types import Json
 
 
@@ -128,8 +132,9 @@ def attempt_from_json(shape: Json) -> Attempt:
     )
 
 
-def job_detail(job: Job) -> dict[str, Json]:
+def job_detail(job: Job, tags: dict[str, str] | None = None) -> dict[str, Json]:
     """A JobDetail shape (DescribeJobs), plus s3batch's ``trigger``: the event that submitted it."""
+    ended = job.status in TERMINAL
     return _compact(
         {
             "jobArn": job.arn,
@@ -148,6 +153,98 @@ def job_detail(job: Job) -> dict[str, Json]:
             "retryStrategy": retry_to_json(job.retry_strategy),
             "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
             "platformCapabilities": ["EC2"],
+            "dependsOn": [{"jobId": d} for d in job.depends_on] if job.depends_on else None,
+            "tags": tags or None,
+            "isCancelled": ended and job.stop_request == "CANCEL" or None,
+            "isTerminated": ended and job.stop_request == "TERMINATE" or None,
             "trigger": job.submission.trigger,
+        }
+    )
+
+
+def job_summary(job: Job) -> dict[str, Json]:
+    """A JobSummary shape (ListJobs)."""
+    container = _compact({"exitCode": job.container.exit_code, "reason": job.container.reason})
+    return _compact(
+        {
+            "jobArn": job.arn,
+            "jobId": job.id,
+            "jobName": job.name,
+            "createdAt": job.created_at,
+            "status": str(job.status),
+            "statusReason": job.status_reason,
+            "startedAt": job.started_at,
+            "stoppedAt": job.stopped_at,
+            "container": container or None,
+            "jobDefinition": job.definition_arn,
+        }
+    )
+
+
+def compute_environment_detail(ce: ComputeEnvironment, tags: dict[str, str]) -> dict[str, Json]:
+    """A ComputeEnvironmentDetail shape."""
+    resources = ce.spec.get("computeResources")
+    if isinstance(resources, dict):
+        resources = {**resources, "maxvCpus": ce.max_vcpus}
+    return _compact(
+        {
+            "computeEnvironmentName": ce.name,
+            "computeEnvironmentArn": ce.arn,
+            "type": ce.type,
+            "state": ce.state,
+            "status": "VALID",
+            "statusReason": "ComputeEnvironment Healthy",
+            "computeResources": resources if ce.type == "MANAGED" else None,
+            "unmanagedvCpus": ce.max_vcpus if ce.type == "UNMANAGED" else None,
+            "serviceRole": ce.spec.get("serviceRole"),
+            "containerOrchestrationType": "ECS",
+            "tags": tags or None,
+        }
+    )
+
+
+def job_queue_detail(
+    queue: JobQueue, ce_arn: dict[str, str], tags: dict[str, str]
+) -> dict[str, Json]:
+    """A JobQueueDetail shape; ``ce_arn`` maps compute environment names to ARNs."""
+    order = [
+        {"order": position, "computeEnvironment": ce_arn.get(name, name)}
+        for position, name in queue.compute_environment_order
+    ]
+    return _compact(
+        {
+            "jobQueueName": queue.name,
+            "jobQueueArn": queue.arn,
+            "state": queue.state,
+            "status": "VALID",
+            "statusReason": "JobQueue Healthy",
+            "priority": queue.priority,
+            "computeEnvironmentOrder": order,
+            "jobQueueType": "ECS",
+            "tags": tags or None,
+        }
+    )
+
+
+def job_definition_detail(definition: JobDefinition, tags: dict[str, str]) -> dict[str, Json]:
+    """A JobDefinition shape (DescribeJobDefinitions): the registered request, with name, ARN, revision and status."""
+    spec = definition.spec
+    return _compact(
+        {
+            "jobDefinitionName": definition.name,
+            "jobDefinitionArn": definition.arn,
+            "revision": definition.revision,
+            "status": definition.status,
+            "type": definition.type,
+            "parameters": dict(definition.parameters),
+            "retryStrategy": retry_to_json(definition.retry_strategy),
+            "containerProperties": spec.get("containerProperties"),
+            "timeout": {"attemptDurationSeconds": definition.timeout}
+            if definition.timeout
+            else None,
+            "platformCapabilities": spec.get("platformCapabilities") or ["EC2"],
+            "propagateTags": spec.get("propagateTags"),
+            "containerOrchestrationType": "ECS",
+            "tags": tags or None,
         }
     )

@@ -106,7 +106,10 @@ class JobControl:
         if filters:
             where.update(_filter(filters))
         else:
-            where["statuses"] = [str(request.get("jobStatus") or "RUNNING")]
+            status = str(request.get("jobStatus") or "RUNNING")
+            if status not in JobStatus.__members__:
+                raise fail(f"jobStatus must be one of {', '.join(JobStatus.__members__)}")
+            where["statuses"] = [status]
         limit = _limit(request.get("maxResults"), MAX_FILTERED_PAGE if filters else MAX_PAGE)
         after = _decode(request.get("nextToken"))
         rows = store.page_jobs(self.service.db.conn, where, bool(filters), after, limit + 1)

@@ -28,8 +28,9 @@ from s3batch.state.db import Database
 
 logger = logging.getLogger(__name__)
 
-#: How many queued jobs are read at a time when walking a queue.
-BATCH = 64
+#: How many queued jobs are read at a time when walking a queue: few at first (the head
+#: usually decides the cycle), doubling up to :data:`MAX_BATCH`.
+BATCH, MAX_BATCH = 4, 64
 #: The statusReason code of a job no compute environment of its queue can ever hold.
 TOO_BIG = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
 #: The statusReason of a job whose dependency failed (AWS's wording).
@@ -118,11 +119,12 @@ class Scheduler:
         return moved
 
     def _runnable(self, conn: sqlite3.Connection, queue: str) -> Iterator[Job]:
-        after = 0
-        while batch := store.queue_head(conn, queue, after, BATCH):
+        after, size = 0, BATCH
+        while batch := store.queue_head(conn, queue, after, size):
             for seq, job in batch:
                 after = seq
                 yield job
+            size = min(size * 2, MAX_BATCH)
 
     def _fail_too_big(
         self, conn: sqlite3.Connection, job: Job, queue: JobQueue, largest: int

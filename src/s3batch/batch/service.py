@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from s3batch.batch import arns, requests, store
-from s3batch.batch.errors import JobNotFound
+from s3batch.batch.errors import JobNotFound, TransitionConflict
 from s3batch.batch.models import (
     ComputeEnvironment,
     Job,
@@ -33,6 +33,17 @@ from s3batch.types import Json
 logger = logging.getLogger(__name__)
 
 Request = Mapping[str, Json]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One status move for :meth:`BatchService.transition_many`."""
+
+    job_id: str
+    sources: tuple[JobStatus, ...]
+    target: JobStatus
+    reason: str | None
+    fields: dict[str, object] = field(default_factory=dict)
 
 
 def epoch_ms(clock: Clock) -> int:
@@ -373,6 +384,35 @@ class BatchService:
     def job_events(self, job_id: str) -> list[JobEvent]:
         """A job's status moves, oldest first."""
         return store.events(self.db.conn, job_id)
+
+    def transition_many(self, moves: Sequence[Move]) -> list[Job | None]:
+        """Several moves in one transaction (one commit); a move whose compare-and-set lost gives None.
+
+        Raises:
+            IllegalTransition: a move is not in the status machine (nothing is written).
+        """
+        out: list[Job | None] = []
+        with self.db.transaction() as conn:
+            now = self.now()
+            for m in moves:
+                try:
+                    store.transition(conn, m.job_id, m.sources, m.target, m.reason, now, **m.fields)
+                except TransitionConflict as exc:
+                    logger.warning("job %s: %s", m.job_id, exc, extra={"action": "transition"})
+                    out.append(None)
+                    continue
+                out.append(store.get_job(conn, m.job_id))
+        for m, job in zip(moves, out, strict=True):
+            if job is not None:
+                reason = f": {m.reason}" if m.reason else ""
+                logger.info(
+                    "job %s is %s%s",
+                    m.job_id,
+                    m.target.value,
+                    reason,
+                    extra={"action": "transition"},
+                )
+        return out
 
     def transition(
         self,

@@ -55,7 +55,9 @@ def depends_on(items: Json) -> tuple[str, ...]:
         if not isinstance(item, Mapping) or not isinstance(item.get("jobId"), str):
             raise fail("dependsOn entries must name a jobId")
         if item.get("type") not in (None, ""):
-            raise fail("dependsOn type N_TO_N and SEQUENTIAL apply to array jobs, not supported by s3batch yet")
+            raise fail(
+                "dependsOn type N_TO_N and SEQUENTIAL apply to array jobs, not supported by s3batch yet"
+            )
         ids.append(item["jobId"])
     return tuple(dict.fromkeys(ids))
 

@@ -20,7 +20,7 @@ from s3batch.batch.errors import CannotStart, TransitionConflict
 from s3batch.batch.models import Attempt, Job
 from s3batch.batch.retry import should_retry
 from s3batch.batch.runner import Handle, JobEnvironment, Launch, LogSink, Outcome, Runner, wait
-from s3batch.batch.service import BatchService, epoch_ms
+from s3batch.batch.service import BatchService, Move, epoch_ms
 from s3batch.batch.status import JobStatus
 from s3batch.clock import Clock
 
@@ -81,6 +81,8 @@ class Supervisor:
         self.kill_grace = kill_grace
         self.stop_grace = stop_grace
         self._running: dict[str, _Running] = {}
+        #: Moves collected while reaping, committed together.
+        self._pending: list[Move] | None = None
         self._stopping = False
 
     @property
@@ -98,13 +100,46 @@ class Supervisor:
     # -- starting ------------------------------------------------------------------
 
     def launch(self) -> int:
-        """Start every STARTING job not started yet; return how many moved."""
+        """Start every STARTING job not started yet; return how many moved.
+
+        The processes start first; their RUNNING moves are then committed together.
+        """
         if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
             return 0
         placed = store.list_jobs(self.service.db.conn, statuses=[S.STARTING])
-        return sum(self._start(job) for job in placed if job.id not in self._running)
+        spawned = [self._spawn(job) for job in placed if job.id not in self._running]
+        failed = sum(1 for run in spawned if isinstance(run, int))
+        started = [run for run in spawned if isinstance(run, _Running)]
+        if not started:
+            return failed
+        moves = [
+            Move(
+                run.job.id,
+                (S.STARTING,),
+                S.RUNNING,
+                None,
+                {
+                    "started_at": run.started_at,
+                    "log_stream_name": run.log_stream,
+                    "pgid": run.handle.pgid,
+                    "exit_code": None,
+                    "container_reason": None,
+                },
+            )
+            for run in started
+        ]
+        moved = failed
+        for run, job in zip(started, self.service.transition_many(moves), strict=True):
+            if job is None:  # the job was moved meanwhile (terminated): do not run it
+                run.handle.kill(signal.SIGKILL)
+                wait(run.handle, timeout=3.0)
+                continue
+            self._running[run.job.id] = run
+            moved += 1
+        return moved
 
-    def _start(self, job: Job) -> int:
+    def _spawn(self, job: Job) -> _Running | int:
+        """Start a placed job's process; when it cannot start, record that (and return 1)."""
         number = job.attempt_number
         stream = log_stream_name(job.definition_name, job.id, number)
         launch = Launch(
@@ -123,25 +158,7 @@ class Supervisor:
             now = self._now()
             attempt = Attempt(now, now, FAILED_TO_START, None, exc.message[:255], stream)
             return self._end(job, S.STARTING, attempt, retry=True)
-        now = self._now()
-        try:
-            self.service.transition(
-                job.id,
-                [S.STARTING],
-                S.RUNNING,
-                None,
-                started_at=now,
-                log_stream_name=stream,
-                pgid=handle.pgid,
-                exit_code=None,
-                container_reason=None,
-            )
-        except TransitionConflict:
-            handle.kill(signal.SIGKILL)  # the job was moved meanwhile (cancelled): do not run it
-            wait(handle, timeout=3.0)
-            return 0
-        self._running[job.id] = _Running(job, number, handle, now, stream)
-        return 1
+        return _Running(job, number, handle, self._now(), stream)
 
     def _open_stream(self, stream: str) -> None:
         """Create the attempt's log stream up front, so it is listed even before any output."""
@@ -158,15 +175,21 @@ class Supervisor:
         """Record ended attempts and signal overrunning or terminated ones; return how many jobs moved."""
         if self._running:
             self._poll_stop_requests()
-        moved = 0
-        for job_id, run in list(self._running.items()):
-            outcome = run.handle.poll()
-            if outcome is None:
-                self._enforce_timeout(run)
-                continue
-            del self._running[job_id]
-            moved += self._record(run, outcome)
-        return moved
+        self._pending = []  # outcomes are recorded together: one commit per tick, not per job
+        try:
+            for job_id, run in list(self._running.items()):
+                outcome = run.handle.poll()
+                if outcome is None:
+                    self._enforce_timeout(run)
+                    continue
+                del self._running[job_id]
+                self._record(run, outcome)
+            moves, self._pending = self._pending, None
+        finally:
+            self._pending = None
+        if not moves:
+            return 0
+        return sum(job is not None for job in self.service.transition_many(moves))
 
     def _poll_stop_requests(self) -> None:
         """TerminateJob flags a RUNNING job in the store; signal the ones not yet signalled."""
@@ -251,6 +274,9 @@ class Supervisor:
     def _move(
         self, job: Job, source: JobStatus, target: JobStatus, reason: str | None, **fields: object
     ) -> int:
+        if self._pending is not None:
+            self._pending.append(Move(job.id, (source,), target, reason, fields))
+            return 1
         try:
             self.service.transition(job.id, [source], target, reason, **fields)
         except TransitionConflict as exc:
@@ -307,7 +333,9 @@ class Supervisor:
                 job.started_at, now, SERVER_RESTARTED, None, None, job.container.log_stream_name
             )
             if job.stop_request is not None:  # terminated before the crash: never retried
-                attempt = Attempt(job.started_at, now, job.stop_reason, None, None, attempt.log_stream_name)
+                attempt = Attempt(
+                    job.started_at, now, job.stop_reason, None, None, attempt.log_stream_name
+                )
             moved += self._end(job, S.RUNNING, attempt, retry=job.stop_request is None)
         logger.warning(
             "settled %d jobs left in flight by a crash", moved, extra={"action": "recover"}

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from s3batch.batch.codec import job_detail
-from s3batch.batch.status import JobStatus
+from s3batch.batch.control import JobControl
+from s3batch.batch.models import Job
+from s3batch.batch.status import TERMINAL, JobStatus
+from s3batch.batch.supervisor import LOG_GROUP
 from s3batch.config import Settings
 from s3batch.errors import ConfigError
+from s3batch.logs.errors import LogStreamNotFound
+from s3batch.logs.service import Logs
 from s3batch.runtime import open_state
 from s3batch.stack.model import default_text, load
 
@@ -35,7 +41,7 @@ def _when(ms: int | None) -> str:
 
 @click.group()
 def jobs() -> None:
-    """Batch jobs: list and describe."""
+    """Batch jobs: list, describe, submit, cancel and terminate."""
 
 
 @jobs.command("list")
@@ -67,28 +73,106 @@ def jobs_describe(data_dir: Path | None, job_id: str) -> None:
     click.echo(json.dumps(job_detail(job), indent=2))
 
 
+@jobs.command("submit")
+@_data_dir
+@click.option("--queue", required=True, help="The job queue (name or ARN).")
+@click.option("--definition", required=True, help="The job definition: name, name:revision or ARN.")
+@click.option("--name", required=True, help="The job's name.")
+@click.option("--parameter", "-p", multiple=True, help="A Ref:: parameter, NAME=VALUE (repeatable).")
+@click.argument("command", nargs=-1)
+def jobs_submit(
+    data_dir: Path | None, queue: str, definition: str, name: str, parameter: tuple[str, ...], command: tuple[str, ...]
+) -> None:
+    """Submit a job (as SubmitJob); COMMAND, when given, overrides the definition's. Prints the job id."""
+    request: dict[str, object] = {"jobName": name, "jobQueue": queue, "jobDefinition": definition}
+    if parameter:
+        request["parameters"] = dict(p.partition("=")[::2] for p in parameter)
+    if command:
+        request["containerOverrides"] = {"command": list(command)}
+    db, services = _state(data_dir)
+    try:
+        job = services.batch.submit_job(request)
+    finally:
+        db.close()
+    click.echo(job.id)
+
+
+@jobs.command("cancel")
+@_data_dir
+@click.argument("job_id")
+@click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
+def jobs_cancel(data_dir: Path | None, job_id: str, reason: str) -> None:
+    """Cancel a job that has not started yet (as CancelJob; a running job is left alone)."""
+    db, services = _state(data_dir)
+    try:
+        JobControl(services.batch).cancel(job_id, reason)
+    finally:
+        db.close()
+
+
+@jobs.command("terminate")
+@_data_dir
+@click.argument("job_id")
+@click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
+def jobs_terminate(data_dir: Path | None, job_id: str, reason: str) -> None:
+    """Terminate a job (as TerminateJob): a running one is stopped by the server's supervisor."""
+    db, services = _state(data_dir)
+    try:
+        JobControl(services.batch).terminate(job_id, reason)
+    finally:
+        db.close()
+
+
+#: How often ``logs --follow`` looks for new lines and for the job's end.
+FOLLOW_SECONDS = 0.5
+
+
 @click.command()
 @_data_dir
 @click.argument("job_id")
-def logs(data_dir: Path | None, job_id: str) -> None:
+@click.option(
+    "-f", "--follow", is_flag=True, help="Keep printing new lines until the job succeeds or fails."
+)
+def logs(data_dir: Path | None, job_id: str, follow: bool) -> None:
     """Print a job's log lines (every attempt), oldest first."""
     db, services = _state(data_dir)
+    tokens: dict[str, str | None] = {}
     try:
-        job = services.batch.job(job_id)
-        streams = [a.log_stream_name for a in job.attempts if a.log_stream_name]
-        if job.container.log_stream_name and job.container.log_stream_name not in streams:
-            streams.append(job.container.log_stream_name)
-        for stream in streams:
-            token = None
-            while True:
-                page = services.logs.get_log_events("/aws/batch/job", stream, start_from_head=True, next_token=token)
-                for event in page.events:
-                    click.echo(f"{_when(event.timestamp)}  {event.message}")
-                if not page.events or page.next_forward_token == token:
-                    break
-                token = page.next_forward_token
+        while True:
+            # Status first, lines second: a job is only SUCCEEDED/FAILED once its output is
+            # stored, so the lines read after seeing a final status are all of them.
+            job = services.batch.job(job_id)
+            for stream in _job_streams(job):
+                tokens[stream] = _echo_new(services.logs, stream, tokens.get(stream))
+            if not follow or job.status in TERMINAL:
+                return
+            time.sleep(FOLLOW_SECONDS)
     finally:
         db.close()
+
+
+def _job_streams(job: Job) -> list[str]:
+    """The job's log streams: one per attempt, oldest first, then the current one."""
+    streams = [a.log_stream_name for a in job.attempts if a.log_stream_name]
+    if job.container.log_stream_name and job.container.log_stream_name not in streams:
+        streams.append(job.container.log_stream_name)
+    return streams
+
+
+def _echo_new(logs_service: Logs, stream: str, token: str | None) -> str | None:
+    """Print a stream's lines after ``token`` (from the head without one); the token to go on from."""
+    while True:
+        try:
+            page = logs_service.get_log_events(
+                LOG_GROUP, stream, start_from_head=True, next_token=token
+            )
+        except LogStreamNotFound:  # named before its first write: nothing to show yet
+            return token
+        for event in page.events:
+            click.echo(f"{_when(event.timestamp)}  {event.message}")
+        if not page.events:
+            return page.next_forward_token
+        token = page.next_forward_token
 
 
 @click.group()

@@ -12,7 +12,9 @@ import click
 from s3batch import __version__
 from s3batch.cli.admin import jobs, logs, stack
 from s3batch.cli.demo import run_demo
+from s3batch.cli.events import events
 from s3batch.cli.serve import serve
+from s3batch.cli.trail import trail
 from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.credentials import read as read_credentials
@@ -126,6 +128,8 @@ def load(args: tuple[str, ...]) -> None:
 cli.add_command(jobs)
 cli.add_command(logs)
 cli.add_command(stack)
+cli.add_command(events)
+cli.add_command(trail)
 
 
 def main() -> None:

@@ -11,8 +11,11 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.concurrency import run_in_threadpool
 
-from s3batch.api.app import ApiApp
+from s3batch.api.app import ApiApp, Protocol
 from s3batch.api.auth import Authenticator
+from s3batch.api.batch import BatchProtocol
+from s3batch.api.cloudtrail import CloudTrailProtocol
+from s3batch.api.eventbridge import EventBridgeProtocol
 from s3batch.api.logs import LogsProtocol
 from s3batch.api.s3.call import S3Services
 from s3batch.api.s3.routes import S3Protocol
@@ -53,10 +56,18 @@ def make_server(runtime: Runtime) -> uvicorn.Server:
     """A uvicorn server for the runtime's API (not yet started)."""
     auth = Authenticator(runtime.credentials, runtime.clock)
     services = runtime.services
-    protocols = {
+    protocols: dict[str, Protocol] = {
         "s3": S3Protocol(S3Services(services.objects, services.multipart), auth),
         "secretsmanager": SecretsManagerProtocol(services.secrets, auth),
         "logs": LogsProtocol(services.logs, auth),
+        "events": EventBridgeProtocol(services.bus, auth),
+        "cloudtrail": CloudTrailProtocol(services.trails, auth),
+        "batch": BatchProtocol(
+            services.batch,
+            auth,
+            runtime.settings.min_timeout_seconds,
+            on_submit=lambda: runtime.engine.wake() if runtime.engine is not None else None,
+        ),
     }
     server: uvicorn.Server | None = None
 

@@ -5,20 +5,32 @@ been delivered (or has failed for good), in the same transaction that records wh
 target did. A crash before that redelivers the event; targets are idempotent on the
 delivery id ``<event id>/<rule>/<target id>``, so a Batch job is still submitted once.
 The matcher is compiled when rules change, not per event.
+
+A retriable failure (:class:`RetriableTargetError`) schedules the next attempt in
+``event_retries`` with exponential backoff, within the target's RetryPolicy; a final
+failure, or retries exhausted, keeps the event as a dead letter when the target has a
+DeadLetterConfig, and drops it otherwise. Either way the outcome is in ``deliveries``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import random
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from s3batch.clock import Clock
 from s3batch.errors import S3BatchError
 from s3batch.events import store
+from s3batch.events.errors import ValidationException
 from s3batch.events.matcher import Matcher
-from s3batch.events.models import Delivery, Rule
+from s3batch.events.models import DeadLetter, Delivery, Retry, Rule
 from s3batch.events.patterns import parse
-from s3batch.events.targets import Target, UnknownTargetKind, kind_of
+from s3batch.events.retry import RetryPolicy, backoff
+from s3batch.events.store import stamp
+from s3batch.events.targets import RetriableTargetError, Target, UnknownTargetKind, kind_of
 from s3batch.events.transform import apply_target_input
 from s3batch.state import outbox
 from s3batch.state.db import Database
@@ -27,7 +39,7 @@ from s3batch.types import Json
 logger = logging.getLogger(__name__)
 
 #: Outbox topic of events put on a bus.
-BUS_TOPIC = "events.bus"
+BUS_TOPIC = store.BUS_TOPIC
 
 
 def _iso(moment: datetime) -> str:
@@ -37,10 +49,18 @@ def _iso(moment: datetime) -> str:
 class Dispatcher:
     """Moves events from the bus outbox to the targets of the rules they match."""
 
-    def __init__(self, db: Database, clock: Clock, targets: dict[str, Target]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        targets: dict[str, Target],
+        rng: random.Random | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.targets = targets
+        #: Source of backoff jitter (seeded in tests).
+        self.rng = rng or random.Random()
         self._version = -1
         self._matcher = Matcher()
         self._rules: dict[str, Rule] = {}
@@ -58,11 +78,12 @@ class Dispatcher:
         self._matcher, self._rules, self._version = matcher, rules, version
 
     def tick(self, limit: int = 50) -> int:
-        """Deliver up to ``limit`` pending events; return how many were handled."""
+        """Make due retries, then deliver up to ``limit`` pending events; return how many were handled."""
+        retried = self._retry_due(limit)
         with self.db.transaction() as conn:
             claimed = outbox.claim(conn, BUS_TOPIC, limit, self.clock.now())
         if not claimed:
-            return 0
+            return retried
         self._refresh()
         for n, item in enumerate(claimed):
             try:
@@ -73,30 +94,167 @@ class Dispatcher:
                 with self.db.transaction() as conn:
                     outbox.release(conn, [c.id for c in claimed[n:]])
                 raise
-        return len(claimed)
+        return retried + len(claimed)
 
     def _dispatch(self, outbox_id: int, bus: str, event: Json, ingested: str) -> None:
         keys = sorted(k for k in self._matcher.matches(event) if self._rules[k].bus == bus)
-        outcomes = [self._deliver(event, self._rules[k], t, ingested) for k in keys for t in self._rules[k].targets]
+        outcomes = [
+            self._attempt(bus, event, self._rules[k], t, ingested, 0)
+            for k in keys
+            for t in self._rules[k].targets
+        ]
         now = self.clock.now()
         with self.db.transaction() as conn:
             store.record_event(conn, bus, event, [self._rules[k].name for k in keys], _iso(now))
-            for delivery in outcomes:
-                store.record_delivery(conn, delivery)
+            for outcome in outcomes:
+                outcome.record(conn)
             outbox.ack(conn, [outbox_id], now)
 
-    def _deliver(self, event: Json, rule: Rule, target: Json, ingested: str) -> Delivery:
+    def _retry_due(self, limit: int) -> int:
+        """Make the delivery attempts that are due; return how many were made."""
+        due = store.due_retries(self.db.conn, stamp(self.clock.now()), limit)
+        for retry in due:
+            rule = store.get_rule(self.db.conn, retry.bus, retry.rule)
+            target = (
+                next((t for t in rule.targets if t["Id"] == retry.target_id), None)
+                if rule
+                else None
+            )
+            if rule is None or target is None:
+                outcome = _Outcome(
+                    self._delivery(
+                        retry.event,
+                        retry.rule,
+                        retry.target_id,
+                        "FAILED",
+                        "ResourceNotFoundException: the rule or target no longer exists",
+                    )
+                )
+            else:
+                outcome = self._attempt(
+                    retry.bus, retry.event, rule, target, retry.ingested_at, retry.attempts
+                )
+            with self.db.transaction() as conn:
+                store.delete_retry(conn, retry.id)
+                outcome.record(conn)
+        return len(due)
+
+    def _attempt(
+        self, bus: str, event: Json, rule: Rule, target: Json, ingested: str, retries_made: int
+    ) -> _Outcome:
+        """Deliver once; on failure, schedule a retry or dead-letter the event as the target's policies say."""
         delivery_id = f"{event['id']}/{rule.name}/{target['Id']}"
         try:
             handler = self.targets.get(kind_of(target["Arn"]))
             if handler is None:
-                raise UnknownTargetKind(f"s3batch cannot deliver to {target['Arn']} (kind {kind_of(target['Arn'])!r})")
+                raise UnknownTargetKind(
+                    f"s3batch cannot deliver to {target['Arn']} (kind {kind_of(target['Arn'])!r})"
+                )
             payload = apply_target_input(event, target, rule.name, rule.arn, ingested)
-            detail, status = handler.deliver(event, target, payload, delivery_id), "DELIVERED"
+            detail = handler.deliver(event, target, payload, delivery_id)
+            return _Outcome(self._delivery(event, rule.name, target["Id"], "DELIVERED", detail))
+        except RetriableTargetError as exc:
+            return self._failed(
+                bus, event, rule, target, ingested, retries_made, exc, retriable=True
+            )
         except S3BatchError as exc:
-            detail, status = f"{exc.code}: {exc.message}", "FAILED"
-            logger.warning("rule %s target %s: %s", rule.name, target["Id"], detail, extra={"action": "deliver"})
+            return self._failed(
+                bus, event, rule, target, ingested, retries_made, exc, retriable=False
+            )
         except Exception as exc:  # a failing target must not stop the bus
-            detail, status = f"InternalError: {exc}", "FAILED"
-            logger.exception("rule %s target %s failed", rule.name, target["Id"], extra={"action": "deliver"})
-        return Delivery(event["id"], rule.name, target["Id"], status, detail, _iso(self.clock.now()))
+            logger.exception(
+                "rule %s target %s failed", rule.name, target["Id"], extra={"action": "deliver"}
+            )
+            failure = S3BatchError(str(exc))
+            return self._failed(
+                bus, event, rule, target, ingested, retries_made, failure, retriable=False
+            )
+
+    def _failed(
+        self,
+        bus: str,
+        event: Json,
+        rule: Rule,
+        target: Json,
+        ingested: str,
+        retries_made: int,
+        exc: S3BatchError,
+        *,
+        retriable: bool,
+    ) -> _Outcome:
+        now, error = self.clock.now(), f"{exc.code}: {exc.message}"
+        logger.warning(
+            "rule %s target %s: %s", rule.name, target["Id"], error, extra={"action": "deliver"}
+        )
+        exhausted = None
+        if retriable:
+            age = (now - datetime.fromisoformat(ingested)).total_seconds()
+            exhausted = _policy(target).exhausted(retries_made, age)
+            if exhausted is None:
+                due = now + timedelta(seconds=backoff(retries_made + 1, self.rng))
+                retry = Retry(
+                    0,
+                    bus,
+                    rule.name,
+                    target["Id"],
+                    event,
+                    ingested,
+                    retries_made + 1,
+                    stamp(due),
+                    error,
+                )
+                detail = f"{error} (retry {retries_made + 1} at {_iso(due)})"
+                return _Outcome(
+                    self._delivery(event, rule.name, target["Id"], "RETRYING", detail), retry=retry
+                )
+        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if not dlq:
+            return _Outcome(self._delivery(event, rule.name, target["Id"], "FAILED", error))
+        letter = DeadLetter(
+            str(uuid.uuid4()),
+            bus,
+            rule.name,
+            rule.arn,
+            target["Id"],
+            target["Arn"],
+            dlq,
+            event,
+            ingested,
+            exc.code,
+            exc.message,
+            exhausted,
+            retries_made,
+            stamp(now),
+        )
+        detail = f"{error} (dead letter {letter.id})"
+        return _Outcome(
+            self._delivery(event, rule.name, target["Id"], "DEAD_LETTERED", detail), letter=letter
+        )
+
+    def _delivery(
+        self, event: Json, rule: str, target_id: str, status: str, detail: str
+    ) -> Delivery:
+        return Delivery(event["id"], rule, target_id, status, detail, _iso(self.clock.now()))
+
+
+def _policy(target: Json) -> RetryPolicy:
+    try:
+        return RetryPolicy.of(target)
+    except ValidationException:  # stored before validation existed: use AWS's defaults
+        return RetryPolicy()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one delivery attempt left to record: the delivery, and a retry or a dead letter."""
+
+    delivery: Delivery
+    retry: Retry | None = None
+    letter: DeadLetter | None = None
+
+    def record(self, conn: sqlite3.Connection) -> None:
+        store.record_delivery(conn, self.delivery)
+        if self.retry is not None:
+            store.add_retry(conn, self.retry)
+        if self.letter is not None:
+            store.add_dead_letter(conn, self.letter)

@@ -35,3 +35,49 @@ class Delivery:
     status: str
     detail: str
     at: str
+
+
+@dataclass(frozen=True)
+class Bus:
+    """A custom event bus (the default bus always exists and is not stored)."""
+
+    name: str
+    arn: str
+    description: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A delivery waiting for its next attempt."""
+
+    id: int
+    bus: str
+    rule: str
+    target_id: str
+    event: Json
+    ingested_at: str
+    attempts: int
+    due_at: str
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event a target could not take, with why (the attributes AWS puts on DLQ messages)."""
+
+    id: str
+    bus: str
+    rule: str
+    rule_arn: str
+    target_id: str
+    target_arn: str
+    dlq_arn: str
+    event: Json
+    ingested_at: str
+    error_code: str
+    error_message: str
+    exhausted: str | None
+    attempts: int
+    created_at: str
+    replayed_at: str | None = None

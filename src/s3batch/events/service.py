@@ -1,15 +1,26 @@
-"""Event buses and rules: put rules (patterns validated once) and their targets."""
+"""Event buses and rules: put rules (patterns validated once) and their targets; put events;
+test patterns; keep and replay dead letters. The EventBridge API's service."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from s3batch.clock import Clock
+from s3batch.errors import NotFound
 from s3batch.events import store
-from s3batch.events.models import Rule
+from s3batch.events.errors import ValidationException
+from s3batch.events.matcher import matches_pattern
+from s3batch.events.models import Bus, DeadLetter, Retry, Rule
 from s3batch.events.patterns import parse
+from s3batch.events.publish import EntryError, build_event, valid_test_event
+from s3batch.events.retry import RetryPolicy
+from s3batch.events.store import BUS_TOPIC, stamp
+from s3batch.events.targets import KINDS, kind_of
 from s3batch.events.transform import validate_target_input
+from s3batch.state import outbox
 from s3batch.state.db import Database
 from s3batch.types import Json
 
@@ -17,6 +28,31 @@ logger = logging.getLogger(__name__)
 
 #: The bus S3 and CloudTrail events arrive on.
 DEFAULT_BUS = "default"
+#: Rule states PutRule accepts.
+STATES = ("ENABLED", "DISABLED")
+#: Most targets one rule may have (AWS's quota).
+MAX_TARGETS = 5
+
+
+class ResourceNotFoundException(NotFound):
+    """The resource does not exist."""
+
+
+class ResourceAlreadyExistsException(ValidationException):
+    """The resource already exists."""
+
+    code = "ResourceAlreadyExistsException"
+
+
+class DeadLetterNotFound(NotFound):
+    """No such dead letter, or it was already replayed."""
+
+
+def bus_name(name_or_arn: str | None) -> str:
+    """A bus name from ``EventBusName`` (a name or an ARN); the default bus when absent."""
+    if not name_or_arn:
+        return DEFAULT_BUS
+    return name_or_arn.split(":event-bus/", 1)[1] if ":event-bus/" in name_or_arn else name_or_arn
 
 
 class EventBus:
@@ -27,6 +63,8 @@ class EventBus:
         self.clock = clock
         self.region = region
         self.account_id = account_id
+        #: Hook called after events are put on a bus (the runtime wakes the pipeline with it).
+        self.after_write: Callable[[], None] = lambda: None
 
     def rule_arn(self, bus: str, name: str) -> str:
         """A rule's ARN, as AWS writes it (the bus appears only for custom buses)."""
@@ -39,12 +77,20 @@ class EventBus:
         Raises:
             InvalidEventPatternException: the pattern is not valid.
         """
-        bus = request.get("EventBusName") or DEFAULT_BUS
-        pattern = request["EventPattern"]
+        bus = bus_name(request.get("EventBusName"))
+        pattern = request.get("EventPattern")
+        if pattern is None:
+            raise ValidationException(
+                "s3batch does not run scheduled rules: give an EventPattern."
+                if request.get("ScheduleExpression")
+                else "Parameter(s) EventPattern or ScheduleExpression must be specified."
+            )
+        if request.get("State", "ENABLED") not in STATES:
+            raise ValidationException(f"Parameter State is not valid: use one of {', '.join(STATES)}.")
         text = pattern if isinstance(pattern, str) else json.dumps(pattern)
         parse(text)
         for target in targets or ():
-            validate_target_input(target)
+            check_target(target)
         with self.db.transaction() as conn:
             old = store.get_rule(conn, bus, request["Name"])
             kept = tuple(targets) if targets is not None else (old.targets if old else ())
@@ -63,3 +109,210 @@ class EventBus:
     def recent_events(self, limit: int = 50) -> list[tuple[Json, list[str]]]:
         """The newest events with the rules they matched."""
         return store.recent_events(self.db.conn, limit)
+
+    # -- buses -----------------------------------------------------------------------------
+
+    def bus_arn(self, name: str) -> str:
+        """A bus's ARN."""
+        return f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+
+    def bus(self, name_or_arn: str | None) -> Bus:
+        """A bus (the default bus always exists). Raises ResourceNotFoundException."""
+        name = bus_name(name_or_arn)
+        if name == DEFAULT_BUS:
+            return Bus(DEFAULT_BUS, self.bus_arn(DEFAULT_BUS), None, "")
+        found = store.get_bus(self.db.conn, name)
+        if found is None:
+            raise ResourceNotFoundException(f"Event bus {name} does not exist.")
+        return found
+
+    def create_bus(self, name: str, description: str | None = None) -> Bus:
+        """Create a custom bus. Raises ResourceAlreadyExistsException."""
+        if "/" in name or ":" in name or not name:
+            raise ValidationException(f"Event bus name {name!r} is not valid.")
+        new = Bus(name, self.bus_arn(name), description, stamp(self.clock.now()))
+        with self.db.transaction() as conn:
+            if name == DEFAULT_BUS or store.get_bus(conn, name):
+                raise ResourceAlreadyExistsException(f"Event bus {name} already exists.")
+            store.put_bus(conn, new)
+        return new
+
+    def buses(self, prefix: str = "") -> list[Bus]:
+        """The default bus and the custom ones, by name."""
+        every = [self.bus(DEFAULT_BUS), *store.buses(self.db.conn)]
+        return sorted((b for b in every if b.name.startswith(prefix)), key=lambda b: b.name)
+
+    def delete_bus(self, name: str) -> None:
+        """Delete a custom bus and its rules (a missing one is fine, as on AWS)."""
+        if bus_name(name) == DEFAULT_BUS:
+            raise ValidationException("Cannot delete event bus default.")
+        with self.db.transaction() as conn:
+            store.delete_bus(conn, bus_name(name))
+
+    # -- rules and targets -----------------------------------------------------------------
+
+    def rule(self, name: str, bus: str | None = None) -> Rule:
+        """One rule. Raises ResourceNotFoundException."""
+        found = store.get_rule(self.db.conn, bus_name(bus), name)
+        if found is None:
+            raise ResourceNotFoundException(f"Rule {name} does not exist on EventBus {bus_name(bus)}.")
+        return found
+
+    def delete_rule(self, name: str, bus: str | None = None, force: bool = False) -> None:
+        """Delete a rule; refused while it has targets (unless ``force``), as on AWS."""
+        with self.db.transaction() as conn:
+            found = store.get_rule(conn, bus_name(bus), name)
+            if found is None:
+                return
+            if found.targets and not force:
+                raise ValidationException("Rule can't be deleted since it has targets.")
+            store.delete_rule(conn, found.bus, name)
+
+    def set_state(self, name: str, bus: str | None, state: str) -> Rule:
+        """Enable or disable a rule. Raises ResourceNotFoundException."""
+        return self._update(name, bus, lambda r: Rule(r.bus, r.name, r.arn, r.pattern, state, r.description, r.targets))
+
+    def put_targets(self, name: str, bus: str | None, targets: list[Json]) -> list[Json]:
+        """Add or replace targets by Id; return the failed entries (TargetId, ErrorCode, ErrorMessage)."""
+        self.rule(name, bus)
+        for target in targets:
+            check_target(target)
+        failed = [f for f in (_unsupported(t) for t in targets) if f]
+        bad = {f["TargetId"] for f in failed}
+        good = [t for t in targets if t.get("Id") not in bad]
+
+        def merged(rule: Rule) -> Rule:
+            kept = {t["Id"]: t for t in rule.targets}
+            kept.update({t["Id"]: dict(t) for t in good})
+            if len(kept) > MAX_TARGETS:
+                raise LimitExceededException(f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS}).")
+            return Rule(rule.bus, rule.name, rule.arn, rule.pattern, rule.state, rule.description, tuple(kept.values()))
+
+        self._update(name, bus, merged)
+        return failed
+
+    def remove_targets(self, name: str, bus: str | None, ids: list[str]) -> None:
+        """Remove targets by Id (unknown ids are ignored, as on AWS)."""
+        gone = set(ids)
+        self._update(name, bus, lambda r: Rule(
+            r.bus, r.name, r.arn, r.pattern, r.state, r.description, tuple(t for t in r.targets if t["Id"] not in gone)
+        ))
+
+    def _update(self, name: str, bus: str | None, change: Callable[[Rule], Rule]) -> Rule:
+        with self.db.transaction() as conn:
+            found = store.get_rule(conn, bus_name(bus), name)
+            if found is None:
+                raise ResourceNotFoundException(f"Rule {name} does not exist on EventBus {bus_name(bus)}.")
+            updated = change(found)
+            store.put_rule(conn, updated)
+        return updated
+
+    # -- events ----------------------------------------------------------------------------
+
+    def put_events(self, entries: list[Mapping[str, Any]]) -> list[Json]:
+        """Put events on their buses; one result per entry: ``{EventId}`` or ``{ErrorCode, ErrorMessage}``."""
+        now, results = self.clock.now(), []
+        with self.db.transaction() as conn:
+            for entry in entries:
+                try:
+                    bus = self._entry_bus(conn, entry)
+                    event = build_event(entry, now, self.account_id, self.region)
+                except (EntryError, ResourceNotFoundException) as exc:
+                    results.append({"ErrorCode": exc.code, "ErrorMessage": exc.message})
+                    continue
+                outbox.append(conn, BUS_TOPIC, {"bus": bus, "event": event}, now)
+                results.append({"EventId": event["id"]})
+        self.after_write()
+        return results
+
+    def _entry_bus(self, conn: Any, entry: Mapping[str, Any]) -> str:
+        name = bus_name(entry.get("EventBusName"))
+        if name != DEFAULT_BUS and store.get_bus(conn, name) is None:
+            raise ResourceNotFoundException(f"Event bus {name} does not exist.")
+        return name
+
+    def test_event_pattern(self, pattern: str | Mapping[str, Any], event: str | Mapping[str, Any]) -> bool:
+        """Whether the pattern matches the event (TestEventPattern); see :func:`test_event_pattern`."""
+        return test_event_pattern(pattern, event)
+
+    # -- dead letters ----------------------------------------------------------------------
+
+    def dead_letters(self, include_replayed: bool = False) -> list[DeadLetter]:
+        """Undeliverable events kept for targets with a DeadLetterConfig, oldest first."""
+        return store.dead_letters(self.db.conn, include_replayed)
+
+    def dead_letter(self, letter_id: str) -> DeadLetter:
+        """One dead letter. Raises DeadLetterNotFound."""
+        found = store.get_dead_letter(self.db.conn, letter_id)
+        if found is None:
+            raise DeadLetterNotFound(f"No dead letter {letter_id}.")
+        return found
+
+    def replay(self, letter_id: str) -> DeadLetter:
+        """Deliver a dead letter again, now, to its rule's target (as a fresh event: full retry budget).
+
+        Raises:
+            DeadLetterNotFound: no such dead letter, or it was already replayed.
+        """
+        now = stamp(self.clock.now())
+        with self.db.transaction() as conn:
+            letter = store.get_dead_letter(conn, letter_id)
+            if letter is None or not store.mark_replayed(conn, letter_id, now):
+                raise DeadLetterNotFound(f"No dead letter {letter_id} waiting to be replayed.")
+            store.add_retry(conn, Retry(0, letter.bus, letter.rule, letter.target_id, letter.event, now, 0, now, None))
+        logger.info("replaying dead letter %s", letter_id, extra={"action": "replay"})
+        self.after_write()
+        return letter
+
+    def pending_retries(self) -> list[Retry]:
+        """Deliveries waiting for their next attempt, soonest first."""
+        return store.pending_retries(self.db.conn)
+
+
+class LimitExceededException(ValidationException):
+    """The request exceeds a quota."""
+
+    code = "LimitExceededException"
+
+
+def check_target(target: Mapping[str, Any]) -> None:
+    """Check a target as PutTargets does (Id, Arn, input settings, retry policy).
+
+    Raises:
+        ValidationException: the target is not valid.
+    """
+    if not isinstance(target.get("Id"), str) or not target["Id"] or not isinstance(target.get("Arn"), str):
+        raise ValidationException("Each target needs an Id and an Arn.")
+    validate_target_input(target)
+    RetryPolicy.of(target)
+    dlq = target.get("DeadLetterConfig")
+    if dlq is not None and not (isinstance(dlq, Mapping) and isinstance(dlq.get("Arn"), str) and dlq["Arn"]):
+        raise ValidationException(f"DeadLetterConfig of target {target['Id']} needs an Arn.")
+
+
+def _unsupported(target: Mapping[str, Any]) -> Json | None:
+    kind = kind_of(target["Arn"])
+    if kind in KINDS:
+        return None
+    return {
+        "TargetId": target["Id"],
+        "ErrorCode": "ValidationException",
+        "ErrorMessage": f"s3batch cannot deliver to {target['Arn']}: target kind {kind!r} is not one of {sorted(KINDS)}.",
+    }
+
+
+def test_event_pattern(pattern: str | Mapping[str, Any], event: str | Mapping[str, Any]) -> bool:
+    """Whether the pattern matches the event (TestEventPattern: the parser PutRule uses).
+
+    Raises:
+        InvalidEventPatternException: the pattern is not valid.
+        ValidationException: the event is not a JSON object with the mandatory fields.
+    """
+    parsed = parse(pattern)
+    try:
+        doc = json.loads(event) if isinstance(event, str) else event
+    except ValueError as exc:
+        raise ValidationException("Parameter Event is not valid.") from exc
+    if not valid_test_event(doc):
+        raise ValidationException("Parameter Event is not valid.")
+    return matches_pattern(parsed, doc)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 
-from s3batch.events.models import Delivery, Rule
+from s3batch.events.models import Bus, DeadLetter, Delivery, Retry, Rule
 from s3batch.state.db import Row
 from s3batch.types import Json
+
+#: Outbox topic of events put on a bus.
+BUS_TOPIC = "events.bus"
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the retry and dead-letter tables keep it (sortable ISO UTC)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _rule(row: Row) -> Rule:
@@ -71,3 +80,115 @@ def recent_events(conn: sqlite3.Connection, limit: int = 50) -> list[tuple[Json,
     """The newest received events with the rules they matched."""
     rows = conn.execute("SELECT event, matched FROM bus_events ORDER BY received_at DESC, rowid DESC LIMIT ?", (limit,))
     return [(json.loads(r["event"]), json.loads(r["matched"])) for r in rows]
+
+
+def delete_rule(conn: sqlite3.Connection, bus: str, name: str) -> bool:
+    """Delete a rule; True when it existed."""
+    gone = conn.execute("DELETE FROM rules WHERE bus = ? AND name = ?", (bus, name)).rowcount
+    conn.execute("UPDATE rules_version SET version = version + 1 WHERE id = 1")
+    return bool(gone)
+
+
+# -- buses -----------------------------------------------------------------------------------
+
+
+def put_bus(conn: sqlite3.Connection, bus: Bus) -> None:
+    """Create a custom bus."""
+    conn.execute(
+        "INSERT INTO event_buses (name, arn, description, created_at) VALUES (?, ?, ?, ?)",
+        (bus.name, bus.arn, bus.description, bus.created_at),
+    )
+
+
+def get_bus(conn: sqlite3.Connection, name: str) -> Bus | None:
+    """A custom bus by name."""
+    row = conn.execute("SELECT * FROM event_buses WHERE name = ?", (name,)).fetchone()
+    return Bus(**row) if row else None
+
+
+def buses(conn: sqlite3.Connection) -> list[Bus]:
+    """Every custom bus, by name."""
+    return [Bus(**r) for r in conn.execute("SELECT * FROM event_buses ORDER BY name")]
+
+
+def delete_bus(conn: sqlite3.Connection, name: str) -> None:
+    """Delete a custom bus and its rules."""
+    conn.execute("DELETE FROM event_buses WHERE name = ?", (name,))
+    conn.execute("DELETE FROM rules WHERE bus = ?", (name,))
+    conn.execute("UPDATE rules_version SET version = version + 1 WHERE id = 1")
+
+
+# -- retries ---------------------------------------------------------------------------------
+
+
+def _retry(row: Row) -> Retry:
+    return Retry(**{**row, "event": json.loads(row["event"])})
+
+
+def add_retry(conn: sqlite3.Connection, retry: Retry) -> None:
+    """Schedule a delivery's next attempt (``retry.id`` is ignored)."""
+    conn.execute(
+        "INSERT INTO event_retries (bus, rule, target_id, event, ingested_at, attempts, due_at, last_error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            retry.bus, retry.rule, retry.target_id, json.dumps(retry.event), retry.ingested_at, retry.attempts,
+            retry.due_at, retry.last_error,
+        ),
+    )
+
+
+def due_retries(conn: sqlite3.Connection, now: str, limit: int) -> list[Retry]:
+    """Retries due at ``now`` (ISO UTC), oldest due first."""
+    rows = conn.execute("SELECT * FROM event_retries WHERE due_at <= ? ORDER BY due_at, id LIMIT ?", (now, limit))
+    return [_retry(r) for r in rows]
+
+
+def delete_retry(conn: sqlite3.Connection, retry_id: int) -> None:
+    """Forget a retry (it was attempted; a further one is added anew)."""
+    conn.execute("DELETE FROM event_retries WHERE id = ?", (retry_id,))
+
+
+def pending_retries(conn: sqlite3.Connection) -> list[Retry]:
+    """Every scheduled retry, soonest first."""
+    return [_retry(r) for r in conn.execute("SELECT * FROM event_retries ORDER BY due_at, id")]
+
+
+# -- dead letters ----------------------------------------------------------------------------
+
+
+def _dead_letter(row: Row) -> DeadLetter:
+    return DeadLetter(**{**row, "event": json.loads(row["event"])})
+
+
+def add_dead_letter(conn: sqlite3.Connection, letter: DeadLetter) -> None:
+    """Keep an undeliverable event."""
+    conn.execute(
+        "INSERT INTO dead_letters (id, bus, rule, rule_arn, target_id, target_arn, dlq_arn, event, ingested_at,"
+        " error_code, error_message, exhausted, attempts, created_at, replayed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            letter.id, letter.bus, letter.rule, letter.rule_arn, letter.target_id, letter.target_arn,
+            letter.dlq_arn, json.dumps(letter.event), letter.ingested_at, letter.error_code, letter.error_message,
+            letter.exhausted, letter.attempts, letter.created_at, letter.replayed_at,
+        ),
+    )
+
+
+def dead_letters(conn: sqlite3.Connection, include_replayed: bool = False) -> list[DeadLetter]:
+    """Dead letters, oldest first (those not yet replayed, unless asked)."""
+    where = "" if include_replayed else " WHERE replayed_at IS NULL"
+    return [_dead_letter(r) for r in conn.execute(f"SELECT * FROM dead_letters{where} ORDER BY created_at, id")]
+
+
+def get_dead_letter(conn: sqlite3.Connection, letter_id: str) -> DeadLetter | None:
+    """One dead letter by id."""
+    row = conn.execute("SELECT * FROM dead_letters WHERE id = ?", (letter_id,)).fetchone()
+    return _dead_letter(row) if row else None
+
+
+def mark_replayed(conn: sqlite3.Connection, letter_id: str, at: str) -> bool:
+    """Mark a dead letter replayed; False when it was already (compare-and-set)."""
+    cursor = conn.execute(
+        "UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL", (at, letter_id)
+    )
+    return cursor.rowcount == 1

@@ -1,4 +1,8 @@
-"""The loader job: load an S3 object into a table of PostgreSQL and DuckDB targets.
+"""The loader job: load an S3 object into a table of PostgreSQL, DuckDB and Redshift targets.
+
+CSV, JSON lines or Parquet (gzipped or not); ``replace``, ``append`` (once per object
+version, remembered in each target's ``s3batch_load_history`` ledger) or ``upsert``;
+bad rows up to ``max_errors`` are written next to the object as ``<key>.rejects.csv``.
 
 A standalone job program: it reaches S3, Secrets Manager and the databases over their
 own protocols and imports no server package. Run it as ``python -m s3batch.loader`` or

@@ -21,26 +21,29 @@ from s3batch.loader.default_tables import DEFAULT_TABLES
 from s3batch.loader.errors import LoadConfigError, LoaderError, PartialCommit
 from s3batch.loader.job import Clients, LoadRequest, SinkFactory, human_size, load
 from s3batch.loader.sinks import open_sink
-from s3batch.loader.tables import MODES, TableDef, read_stack_tables
+from s3batch.loader.tables import FORMATS, MODES, TableDef, read_stack_tables
 
 #: Exit codes: success; the load failed (bad data, S3 or a database); bad usage or configuration.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: Environment variable naming the stack file when ``--stack`` is not given.
 STACK_ENV = "S3BATCH_STACK_FILE"
+#: Environment variable AWS Batch sets to the job's id (recorded in the ledger).
+JOB_ID_ENV = "AWS_BATCH_JOB_ID"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``load`` command's arguments."""
     parser = argparse.ArgumentParser(
         prog="s3batch load",
-        description="Load a CSV object from S3 into a table of one or more databases, all or nothing.",
+        description=(
+            "Load a CSV, JSON lines or Parquet object from S3 into a table of one or more "
+            "databases, all or nothing."
+        ),
     )
     parser.add_argument("--bucket", required=True, help="S3 bucket of the object")
     parser.add_argument("--key", required=True, help="S3 key of the object")
-    parser.add_argument(
-        "--table", required=True, help="table to replace (defined in the stack file)"
-    )
+    parser.add_argument("--table", required=True, help="table to load (defined in the stack file)")
     parser.add_argument(
         "--target",
         action="append",
@@ -58,7 +61,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mode", choices=MODES, default=None, help="load mode [default: the table's]"
     )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="file format [default: the table's]"
+    )
+    parser.add_argument(
+        "--max-errors",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="bad rows to skip before the load fails [default: the table's, else 0]",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="append even if the ledger says this object version was appended already",
+    )
     return parser
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
 
 
 def main(
@@ -80,8 +104,12 @@ def main(
     except SystemExit as exc:  # argparse has printed the usage or the help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        table = _table(options, os.environ if environ is None else environ)
-        request = LoadRequest(options.bucket, options.key, table, tuple(options.target))
+        env = os.environ if environ is None else environ
+        table = _table(options, env)
+        request = LoadRequest(
+            options.bucket, options.key, table, tuple(options.target), options.force,
+            env.get(JOB_ID_ENV),
+        )  # fmt: skip
         result = load(request, clients or _boto_clients(), _echo, make_sink)
     except LoadConfigError as exc:
         _fail(str(exc))
@@ -92,6 +120,12 @@ def main(
     except LoaderError as exc:
         _fail(f"{exc}; no target was changed")
         return EXIT_FAILED
+    for label, seconds in zip(result.targets, result.target_seconds, strict=True):
+        done = "skipped (already appended)" if label in result.skipped else "loaded"
+        _echo(
+            f"{table.name} on {label}: {result.rows} rows {done}, {result.rejected} rejected, "
+            f"{seconds:.1f} s"
+        )
     _echo(
         f"Loaded {result.rows} rows ({human_size(result.size)}) from {request.url} into "
         f"{table.name} on {len(result.targets)} target(s): {', '.join(result.targets)} "
@@ -111,7 +145,22 @@ def _table(options: argparse.Namespace, environ: Mapping[str, str]) -> TableDef:
         raise LoadConfigError(
             f"table {options.table!r} is not defined in {source} (defined: {known})"
         )
-    return dataclasses.replace(table, mode=options.mode) if options.mode else table
+    return _overridden(table, options)
+
+
+def _overridden(table: TableDef, options: argparse.Namespace) -> TableDef:
+    """The table with the command line's --mode, --format and --max-errors applied."""
+    if options.mode:
+        if options.mode == "upsert" and not table.primary_key:
+            raise LoadConfigError(f"table {table.name} has no primary key: it cannot be upserted")
+        table = dataclasses.replace(table, mode=options.mode)
+    if options.format:
+        table = dataclasses.replace(
+            table, format=dataclasses.replace(table.format, type=options.format)
+        )
+    if options.max_errors is not None:
+        table = dataclasses.replace(table, max_errors=options.max_errors)
+    return table
 
 
 def _stack_tables(path: Path) -> tuple[TableDef, ...] | None:

@@ -2,8 +2,10 @@
 
 A secret's SecretString is JSON naming its engine, the shape RDS and Secrets Manager use:
 ``{"engine": "postgres", "host", "port", "username", "password", "dbname"}`` (extra keys
-such as ``dbInstanceIdentifier`` are ignored, ``sslmode`` is passed on), or
-``{"engine": "duckdb", "path"}``. A user name or password never appears in a message or
+such as ``dbInstanceIdentifier`` are ignored, ``sslmode`` is passed on),
+``{"engine": "duckdb", "path"}``, or ``{"engine": "redshift", "host", "port", "username",
+"password", "dbname", "iamRole", "region"}`` (Redshift reads the object from S3 itself,
+with the IAM role). A user name or password never appears in a message or
 a repr: :func:`scrub` removes them from driver error text.
 """
 
@@ -69,8 +71,31 @@ class DuckDBTarget:
         return ()
 
 
+@dataclass(frozen=True)
+class RedshiftTarget:
+    """A Redshift cluster: COPY reads the object from S3 with ``iam_role``."""
+
+    secret_id: str
+    host: str
+    port: int
+    dbname: str
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+    iam_role: str
+    region: str
+
+    @property
+    def label(self) -> str:
+        """How logs name the target (never the user or password)."""
+        return f"redshift db {self.dbname} on {self.host}:{self.port}"
+
+    def hidden(self) -> tuple[str, ...]:
+        """Values that must never be shown."""
+        return (self.password, self.username)
+
+
 #: Any target.
-Target = PostgresTarget | DuckDBTarget
+Target = PostgresTarget | DuckDBTarget | RedshiftTarget
 
 
 def scrub(text: str, hidden: tuple[str, ...]) -> str:
@@ -112,10 +137,33 @@ def parse_target(secret_id: str, doc: Mapping[str, Any]) -> Target:
         return _postgres(secret_id, doc)
     if engine == "duckdb":
         return DuckDBTarget(secret_id, _string(doc, "path", secret_id))
+    if engine == "redshift":
+        return _redshift(secret_id, doc)
     raise LoadConfigError(
-        f"secret {secret_id}: engine must be 'postgres' or 'duckdb'"
+        f"secret {secret_id}: engine must be 'postgres', 'duckdb' or 'redshift'"
         + ("" if engine is None else f", not {engine!r}" if isinstance(engine, str) else "")
     )
+
+
+def _redshift(secret_id: str, doc: Mapping[str, Any]) -> RedshiftTarget:
+    return RedshiftTarget(
+        secret_id,
+        host=_string(doc, "host", secret_id),
+        port=_port(secret_id, doc.get("port", 5439)),
+        dbname=_string(doc, "dbname", secret_id),
+        username=_string(doc, "username", secret_id),
+        password=_string(doc, "password", secret_id, allow_empty=True),
+        iam_role=_string(doc, "iamRole", secret_id),
+        region=_string(doc, "region", secret_id),
+    )
+
+
+def _port(secret_id: str, port: object) -> int:
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise LoadConfigError(f"secret {secret_id}: port must be a number from 1 to 65535")
+    return port
 
 
 def _postgres(secret_id: str, doc: Mapping[str, Any]) -> PostgresTarget:

@@ -1,38 +1,54 @@
-"""The load job: fetch an S3 object, check every row, then replace the table in every target.
+"""The load job: fetch an S3 object, check every row, then load the table in every target.
 
 The order guarantees that a bad file changes nothing: targets are resolved first (so a
-wrong secret fails fast), the whole object is streamed from S3, checked row by row and
-parked in a local spool, and only then are targets touched. Each target's work runs in
-its own transaction; all targets stage their rows, then all swap, then all commit, so a
-failure at any step before the commits leaves every target as it was.
+wrong secret fails fast), the whole object is streamed from S3 (gunzipped when its key
+ends in ``.gz`` or its Content-Encoding is gzip), checked row by row and parked in a
+local spool, and only then are targets touched. Bad rows, up to the table's
+``max_errors``, are written next to the object as ``<key>.rejects.csv``. Each target's
+work runs in its own transaction; all targets stage their rows, then all swap, then all
+commit, so a failure at any step before the commits leaves every target as it was.
+A target whose ledger already holds this ``append`` is skipped.
 """
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from s3batch.loader.connections import SecretsClient, Target, fetch_target
-from s3batch.loader.errors import LoaderError, PartialCommit, SourceError
-from s3batch.loader.readers import read_rows
+from s3batch.loader.errors import BadRow, LoaderError, PartialCommit, SourceError
+from s3batch.loader.ledger import LedgerEntry
+from s3batch.loader.readers import Row, read_rows
+from s3batch.loader.rejects import REJECTS_SUFFIX, Rejects, rejects_key
 from s3batch.loader.sinks import Echo, Sink, open_sink
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import TableDef
+
+#: Seconds between progress lines while a file is read.
+PROGRESS_SECONDS = 5.0
+#: Rows between looks at the clock (looking at every row would cost time).
+PROGRESS_ROWS = 65536
 
 #: Makes the sink for a target (tests substitute in-memory sinks).
 SinkFactory = Callable[[Target, TableDef, Echo], Sink]
 
 
 class S3Client(Protocol):
-    """The one S3 call the loader makes (a boto3 client has it)."""
+    """The two S3 calls the loader makes (a boto3 client has them)."""
 
     def get_object(self, *, Bucket: str, Key: str) -> Mapping[str, Any]:  # noqa: N803 - boto3's names
         """Return the object, with a readable ``Body``."""
+        ...
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str) -> object:  # noqa: N803
+        """Store an object (the rejects file)."""
         ...
 
 
@@ -52,6 +68,10 @@ class LoadRequest:
     key: str
     table: TableDef
     targets: Sequence[str]
+    #: Append even when the ledger says this version was appended already.
+    force: bool = False
+    #: The Batch job's id (``AWS_BATCH_JOB_ID``), recorded in the ledger.
+    job_id: str | None = None
 
     @property
     def url(self) -> str:
@@ -67,6 +87,21 @@ class LoadResult:
     size: int
     targets: tuple[str, ...]
     seconds: float
+    rejected: int = 0
+    #: Targets skipped because their ledger already holds this append.
+    skipped: tuple[str, ...] = ()
+    #: Seconds spent in each target's steps, in ``targets`` order.
+    target_seconds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The object as read: its version (VersionId, else ETag), size, spool and rejects."""
+
+    version: str
+    size: int
+    spool: Spool
+    rejects: Rejects
 
 
 def load(
@@ -74,13 +109,28 @@ def load(
 ) -> LoadResult:
     """Load the object into every target, all or nothing. Raises LoaderError."""
     started = time.monotonic()
+    if request.key.endswith(REJECTS_SUFFIX):
+        echo(f"{request.url} is a rejects file written by the loader: not loaded")
+        return LoadResult(0, 0, (), time.monotonic() - started)
     targets = [fetch_target(clients.secrets, secret_id) for secret_id in request.targets]
     sinks = [make_sink(target, request.table, echo) for target in targets]  # not connected yet
     with tempfile.TemporaryDirectory(prefix="s3batch-load-") as tmp:
-        spool, size = _download(request, clients.s3, Path(tmp) / "rows.csv", echo)
-        _write(sinks, spool, echo)
+        source = _download(request, clients.s3, Path(tmp) / "rows.csv", echo)
+        written = _write(sinks, source.spool, _entry(request, source), echo)
     labels = tuple(sink.label for sink in sinks)
-    return LoadResult(spool.rows, size, labels, time.monotonic() - started)
+    return LoadResult(
+        source.spool.rows, source.size, labels, time.monotonic() - started,
+        len(source.rejects), tuple(written.skipped), tuple(written.seconds),
+    )  # fmt: skip
+
+
+def _entry(request: LoadRequest, source: _Source) -> LedgerEntry:
+    table = request.table
+    return LedgerEntry(
+        request.bucket, request.key, source.version, table.name, table.mode,
+        datetime.now(UTC).replace(tzinfo=None), request.job_id, source.spool.rows,
+        len(source.rejects), request.force,
+    )  # fmt: skip
 
 
 def human_size(size: int) -> str:
@@ -95,23 +145,65 @@ def human_size(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-def _download(request: LoadRequest, s3: S3Client, path: Path, echo: Echo) -> tuple[Spool, int]:
+def _download(request: LoadRequest, s3: S3Client, path: Path, echo: Echo) -> _Source:
     echo(f"Copying data from S3 {request.url} into {request.table.name}")
     try:
-        body = s3.get_object(Bucket=request.bucket, Key=request.key)["Body"]
+        response = s3.get_object(Bucket=request.bucket, Key=request.key)
     except Exception as exc:  # botocore's ClientError, connection and credential errors
         raise SourceError(f"cannot read {request.url}: {exc}") from exc
+    body, rejects = response["Body"], Rejects(request.table.max_errors)
     counter = _Counting(body)
+    stream: Any = counter
+    if request.key.endswith(".gz") or response.get("ContentEncoding") == "gzip":
+        stream = gzip.GzipFile(fileobj=counter, mode="rb")  # type: ignore[call-overload]
     try:
-        spool = Spool.write(path, read_rows(counter, request.table))
+        rows = _progress(read_rows(stream, request.table, rejects), echo)
+        spool = Spool.write(path, rows)
+    except BadRow:
+        _save_rejects(request, s3, rejects, echo)
+        raise
     except LoaderError:
         raise
-    except Exception as exc:  # the connection broke while streaming, or the disk is full
+    except Exception as exc:  # the connection broke while streaming, bad gzip, disk full
         raise SourceError(f"copying {request.url} to a local spool failed: {exc}") from exc
     finally:
         body.close()
     echo(f"Downloaded {request.url} ({human_size(counter.size)}), {spool.rows} rows are valid")
-    return spool, counter.size
+    _save_rejects(request, s3, rejects, echo)
+    return _Source(_version(response), counter.size, spool, rejects)
+
+
+def _version(response: Mapping[str, Any]) -> str:
+    version = response.get("VersionId")
+    if version and version != "null":
+        return str(version)
+    return str(response.get("ETag") or "").strip('"') or "unknown"
+
+
+def _save_rejects(request: LoadRequest, s3: S3Client, rejects: Rejects, echo: Echo) -> None:
+    if not len(rejects):
+        return
+    for line in rejects.summary():
+        echo(line)
+    key = rejects_key(request.key)
+    try:
+        s3.put_object(Bucket=request.bucket, Key=key, Body=rejects.to_csv(), ContentType="text/csv")
+    except Exception as exc:  # the rejects file is a report: failing to write it fails nothing
+        echo(f"could not write the rejects to s3://{request.bucket}/{key}: {exc}")
+        return
+    echo(f"rejected rows written to s3://{request.bucket}/{key}")
+
+
+def _progress(rows: Iterable[Row], echo: Echo) -> Iterator[Row]:
+    """``rows``, with a progress line every :data:`PROGRESS_SECONDS` (rows, rows/s)."""
+    started = last = time.monotonic()
+    for count, row in enumerate(rows, start=1):
+        if not count % PROGRESS_ROWS:
+            now = time.monotonic()
+            if now - last >= PROGRESS_SECONDS:
+                echo(f"read {count:,} rows ({count / (now - started):,.0f} rows/s)")
+                last = now
+        yield row
 
 
 class _Counting:
@@ -126,20 +218,47 @@ class _Counting:
         return data
 
 
-def _write(sinks: list[Sink], spool: Spool, echo: Echo) -> None:
+def _write(sinks: list[Sink], spool: Spool, entry: LedgerEntry, echo: Echo) -> _Written:
+    """Load every sink; which were skipped (their ledger has this append), seconds per sink."""
+    written = _Written([], [0.0] * len(sinks))
     with ExitStack() as stack:
-        for sink in sinks:
-            stack.callback(sink.close)
-            sink.open()
-            sink.stage(spool)
-        for sink in sinks:
-            sink.swap()
+        active = []
         for i, sink in enumerate(sinks):
+            stack.callback(sink.close)
+            with written.timing(i):
+                if not sink.open(entry):
+                    written.skipped.append(sink.label)
+                    continue
+                sink.stage(spool)
+            active.append((i, sink))
+        for i, sink in active:
+            with written.timing(i):
+                sink.swap()
+        for n, (i, sink) in enumerate(active):
             try:
-                sink.commit()
+                with written.timing(i):
+                    sink.commit()
             except LoaderError as exc:
-                if i == 0:
+                if n == 0:
                     raise
-                done = ", ".join(s.label for s in sinks[:i])
+                done = ", ".join(s.label for _, s in active[:n])
                 raise PartialCommit(f"{exc} (already committed: {done})") from exc
             echo(f"COMMIT {sink.label}")
+    return written
+
+
+@dataclass(frozen=True)
+class _Written:
+    """Targets skipped, and the seconds spent in each target's steps."""
+
+    skipped: list[str]
+    seconds: list[float]
+
+    @contextmanager
+    def timing(self, i: int) -> Iterator[None]:
+        """Add the time spent in the block to target ``i``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[i] += time.monotonic() - started

@@ -1,8 +1,11 @@
-"""Read a CSV byte stream as checked rows, one at a time (memory stays flat).
+"""Read a byte stream (CSV, JSON lines or Parquet) as checked rows, one at a time.
 
-Lines are numbered as in a text editor (a header is line 1), and a row's number is the
-line it starts on. Blank lines are skipped. The first bad row raises
-:class:`~s3batch.loader.errors.BadRow` naming the line, the column and the reason.
+Memory stays flat. Lines are numbered as in a text editor (a header is line 1), and a
+row's number is the line it starts on (Parquet: the row's position, from 1). Blank lines
+are skipped. A bad row goes to :class:`~s3batch.loader.rejects.Rejects` with its line,
+column and reason; more than ``max_errors`` of them raise
+:class:`~s3batch.loader.errors.BadRow`. A file that cannot be parsed at all (malformed
+CSV quoting, bad UTF-8) fails at once.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from s3batch.loader.errors import BadRow
+from s3batch.loader.rejects import Rejects
 from s3batch.loader.tables import TableDef
-from s3batch.loader.values import checker, show
+from s3batch.loader.values import Checker, checker, show
 
 #: Row as handed to the spool: canonical text per column, None for NULL.
 Row = list["str | None"]
@@ -55,20 +59,39 @@ class _Raw(io.RawIOBase):
         return len(data)
 
 
-def read_rows(raw: ByteSource, table: TableDef) -> Iterator[Row]:
-    """Checked rows of the CSV in ``raw``. Raises BadRow at the first bad row."""
+def read_rows(raw: ByteSource, table: TableDef, rejects: Rejects | None = None) -> Iterator[Row]:
+    """Checked rows of the file in ``raw``, in the table's format. Raises BadRow.
+
+    Bad rows go to ``rejects`` (default: a collector with the table's ``max_errors``).
+    """
+    rejects = Rejects(table.max_errors) if rejects is None else rejects
+    kind = table.format.type
+    if kind == "jsonl":
+        from s3batch.loader.jsonlines import read_json_lines
+
+        return read_json_lines(raw, table, rejects)
+    if kind == "parquet":
+        from s3batch.loader.parquet import read_parquet
+
+        return read_parquet(raw, table, rejects)
+    return read_csv(raw, table, rejects)
+
+
+def read_csv(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[Row]:
+    """Checked rows of the CSV in ``raw``. Raises BadRow."""
     fmt = table.format
     csv.field_size_limit(MAX_FIELD)
+    escaped = fmt.escape is not None and fmt.escape != fmt.quote
     reader = csv.reader(
         text_stream(raw),
         delimiter=fmt.delimiter,
         quotechar=fmt.quote,
-        doublequote=True,
+        doublequote=not escaped,
+        escapechar=fmt.escape if escaped else None,
         strict=True,
     )
-    rows = _checked(reader, table)
     try:
-        yield from rows
+        yield from _checked(reader, table, rejects)
     except csv.Error as exc:
         raise BadRow(max(reader.line_num, 1), None, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError:
@@ -77,34 +100,76 @@ def read_rows(raw: ByteSource, table: TableDef) -> Iterator[Row]:
         raise BadRow(reader.line_num + 1, None, reason) from None
 
 
-def _checked(reader: csv.Reader, table: TableDef) -> Iterator[Row]:  # type: ignore[name-defined]
-    checks = [checker(c) for c in table.columns]
+class RowChecker:
+    """Checks one record (values in column order, None for NULL) against the table."""
+
+    def __init__(self, table: TableDef) -> None:
+        self.table = table
+        self.checks: list[Checker] = [checker(c, table.format.empty_as_null) for c in table.columns]
+        self.columns = [(c.name, c.not_null) for c in table.columns]
+
+    def check(self, values: list[str | None], line: int) -> Row:
+        """The canonical row. Raises BadRow naming the first bad column."""
+        row: Row = []
+        for check, (name, not_null), value in zip(self.checks, self.columns, values, strict=True):
+            if value is None and not_null:
+                raise BadRow(line, name, "missing value (the column is NOT NULL)")
+            try:
+                row.append(None if value is None else check(value))
+            except ValueError as exc:
+                raise BadRow(line, name, str(exc)) from None
+        return row
+
+
+def _checked(reader: csv.Reader, table: TableDef, rejects: Rejects) -> Iterator[Row]:  # type: ignore[name-defined]
+    checks = [checker(c, table.format.empty_as_null) for c in table.columns]
+    rows, null = RowChecker(table), table.format.null
     width, expect_header, line = len(checks), table.format.header, 1
+    order: list[int] | None = None
     for record in reader:
         start, line = line, reader.line_num + 1
         if not record:
             continue
         if expect_header:
             expect_header = False
-            _check_header(record, table, start)
+            order = _header_order(record, table, start)
             continue
         if len(record) != width:
-            raise _width_error(record, table, start)
+            rejects.add(_width_error(record, table, start), _text(record, table))
+            continue
+        if order is None and null is None:
+            try:
+                # The fast path: it runs once per row of the file.
+                yield [check(value) for check, value in zip(checks, record, strict=True)]
+                continue
+            except ValueError:
+                pass
+        values = [record[i] for i in order] if order is not None else record
         try:
-            yield [check(value) for check, value in zip(checks, record, strict=True)]
-        except ValueError:
-            raise _value_error(record, table, start) from None
+            yield rows.check([None if v == null else v for v in values], start)
+        except BadRow as exc:
+            rejects.add(exc, _text(record, table))
 
 
-def _check_header(record: list[str], table: TableDef, line: int) -> None:
+def _text(record: list[str], table: TableDef) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=table.format.delimiter, lineterminator="").writerow(record)
+    return out.getvalue()
+
+
+def _header_order(record: list[str], table: TableDef, line: int) -> list[int] | None:
+    """Where each column is in the file (None: in table order). Raises BadRow."""
     names = [c.name for c in table.columns]
-    found = [h.strip().lower() for h in record]
-    if found != names:
+    found = [table.format.column_for(h) for h in record]
+    if found == names:
+        return None
+    if sorted(found) != sorted(names) or len(set(found)) != len(found):
         raise BadRow(
             line,
             None,
             f"the header {', '.join(found)} does not match the columns {', '.join(names)}",
         )
+    return [found.index(name) for name in names]
 
 
 def _width_error(record: list[str], table: TableDef, line: int) -> BadRow:
@@ -114,12 +179,3 @@ def _width_error(record: list[str], table: TableDef, line: int) -> BadRow:
         return BadRow(line, None, f'expected {width} fields, found {len(record)} (no "{missing}")')
     extra = show(record[width])
     return BadRow(line, None, f"expected {width} fields, found {len(record)} (extra {extra})")
-
-
-def _value_error(record: list[str], table: TableDef, line: int) -> BadRow:
-    for column, value in zip(table.columns, record, strict=True):
-        try:
-            checker(column)(value)
-        except ValueError as exc:
-            return BadRow(line, column.name, str(exc))
-    return BadRow(line, None, "invalid row")  # unreachable: some column failed above

@@ -22,10 +22,15 @@ import yaml
 #: of the staging suffix a sink appends to a table name.
 MAX_NAME = 50
 
-#: Load modes. ``replace``: the file becomes the table's whole content.
-MODES = ("replace",)
+#: Load modes. ``replace``: the file becomes the table's whole content; ``append``: its
+#: rows are added, once per object version (the ledger remembers); ``upsert``: its rows
+#: are merged on the primary key, unchanged rows left untouched.
+MODES = ("replace", "append", "upsert")
+#: File formats: CSV, JSON lines (one object per line), Parquet (needs pyarrow).
+FORMATS = ("csv", "jsonl", "parquet")
 
-Mode = Literal["replace"]
+Mode = Literal["replace", "append", "upsert"]
+FormatType = Literal["csv", "jsonl", "parquet"]
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _TYPE = re.compile(r"(?P<name>[a-z][a-z ]*?)\s*(?:\(\s*(?P<args>[^)]*?)\s*\))?")
@@ -93,11 +98,27 @@ class Column:
 
 @dataclass(frozen=True)
 class CsvFormat:
-    """How a CSV file is read: UTF-8 (a BOM is skipped), CRLF or LF line ends."""
+    """How a file is read. CSV: UTF-8 (a BOM is skipped), CRLF or LF line ends.
+
+    ``escape`` is the character that escapes a quote inside a quoted field (default: the
+    quote doubled); a field equal to ``null`` is NULL; ``empty_as_null`` makes an empty
+    field NULL (otherwise it is an empty string in text columns; in other types an empty
+    field is always NULL). ``column_map`` renames header names (CSV) or keys (JSON lines)
+    to column names. Column mapping is by position without a header, by name with one.
+    """
 
     delimiter: str = ","
     header: bool = False
     quote: str = '"'
+    type: FormatType = "csv"
+    escape: str | None = None
+    null: str | None = None
+    empty_as_null: bool = True
+    column_map: tuple[tuple[str, str], ...] = ()
+
+    def column_for(self, name: str) -> str:
+        """The column a header name or JSON key stands for."""
+        return dict(self.column_map).get(name, name.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,8 @@ class TableDef:
     columns: tuple[Column, ...]
     format: CsvFormat = CsvFormat()
     mode: Mode = "replace"
+    #: How many bad rows a load may skip (they go to the rejects file); 0: any fails it.
+    max_errors: int = 0
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -192,23 +215,42 @@ def parse_column(doc: object, where: str) -> Column:
     return Column(name, sql_type, nullable=nullable, primary_key=primary)
 
 
+_FORMAT_FIELDS = {
+    "type", "header", "delimiter", "quote", "escape", "null", "emptyAsNull", "columnMap",
+}  # fmt: skip
+
+
 def parse_format(doc: object, where: str) -> CsvFormat:
     """Validate a table's ``format`` mapping. Raises ValueError naming the field."""
-    item = _only(doc, {"type", "header", "delimiter", "quote"}, where)
-    if item.get("type", "csv") != "csv":
-        raise ValueError(f"{where}.type: unsupported format {item.get('type')!r} (known: csv)")
+    item = _only(doc, _FORMAT_FIELDS, where)
+    kind = item.get("type", "csv")
+    if kind not in FORMATS:
+        raise ValueError(f"{where}.type: unsupported format {kind!r} (known: {', '.join(FORMATS)})")
     delimiter, quote = item.get("delimiter", ","), item.get("quote", '"')
-    for key, value in (("delimiter", delimiter), ("quote", quote)):
+    escape = item.get("escape")
+    for key, value in (("delimiter", delimiter), ("quote", quote), ("escape", escape or "\\")):
         if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
             raise ValueError(f"{where}.{key}: must be one character (not a line break)")
     if delimiter == quote:
         raise ValueError(f"{where}.quote: must differ from the delimiter")
-    return CsvFormat(delimiter, _flag(item, "header", False, where), quote)
+    null = item.get("null")
+    if null is not None and not isinstance(null, str):
+        raise ValueError(f"{where}.null: must be a string")
+    return CsvFormat(
+        delimiter, _flag(item, "header", False, where), quote, kind, escape, null,
+        _flag(item, "emptyAsNull", True, where), _column_map(item.get("columnMap", {}), where),
+    )  # fmt: skip
+
+
+def _column_map(doc: object, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
+        raise ValueError(f"{where}.columnMap: must map header names to column names")
+    return tuple((k, _name(v, f"{where}.columnMap.{k}")) for k, v in doc.items())
 
 
 def parse_table(doc: object, where: str) -> TableDef:
     """Validate one entry of a stack file's ``tables`` list. Raises ValueError naming the field."""
-    item = _only(doc, {"tableName", "columns", "format", "mode"}, where)
+    item = _only(doc, {"tableName", "columns", "format", "mode", "maxErrors"}, where)
     name = _name(item.get("tableName"), f"{where}.tableName")
     raw_columns = item.get("columns")
     if not isinstance(raw_columns, list) or not raw_columns:
@@ -223,7 +265,12 @@ def parse_table(doc: object, where: str) -> TableDef:
     mode = item.get("mode", "replace")
     if mode not in MODES:
         raise ValueError(f"{where}.mode: unsupported mode {mode!r} (known: {', '.join(MODES)})")
-    return TableDef(name, columns, fmt, mode)
+    if mode == "upsert" and not any(c.primary_key for c in columns):
+        raise ValueError(f"{where}.mode: upsert needs a primary key column")
+    max_errors = item.get("maxErrors", 0)
+    if not isinstance(max_errors, int) or isinstance(max_errors, bool) or max_errors < 0:
+        raise ValueError(f"{where}.maxErrors: must be a whole number >= 0")
+    return TableDef(name, columns, fmt, mode, max_errors)
 
 
 def parse_tables(doc: object, where: str = "tables") -> tuple[TableDef, ...]:

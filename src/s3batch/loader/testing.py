@@ -1,4 +1,4 @@
-"""Stand-ins for the two boto3 calls the loader makes, for tests and local dry runs.
+"""Stand-ins for the boto3 calls the loader makes, for tests and local dry runs.
 
 They answer like boto3 clients do: ``get_object`` returns a botocore ``StreamingBody``,
 and a missing object or secret raises botocore's ``ClientError`` with AWS's error code.
@@ -6,6 +6,7 @@ and a missing object or secret raises botocore's ``ClientError`` with AWS's erro
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Mapping
@@ -24,17 +25,33 @@ class FakeS3:
 
     def __init__(self, objects: Mapping[tuple[str, str], bytes] | None = None) -> None:
         self.objects = dict(objects or {})
+        #: Content-Encoding of objects stored with one, by (bucket, key).
+        self.encodings: dict[tuple[str, str], str] = {}
 
-    def put(self, bucket: str, key: str, data: bytes) -> None:
-        """Store an object."""
+    def put(self, bucket: str, key: str, data: bytes, encoding: str | None = None) -> None:
+        """Store an object (with a Content-Encoding, if given)."""
         self.objects[bucket, key] = data
+        if encoding:
+            self.encodings[bucket, key] = encoding
 
     def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
-        """The object's body as a stream. Raises ClientError NoSuchKey."""
+        """The object's body as a stream, with its ETag. Raises ClientError NoSuchKey."""
         data = self.objects.get((Bucket, Key))
         if data is None:
             raise _error("NoSuchKey", "The specified key does not exist.", "GetObject")
-        return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)}
+        response = {
+            "Body": StreamingBody(io.BytesIO(data), len(data)),
+            "ContentLength": len(data),
+            "ETag": f'"{hashlib.md5(data).hexdigest()}"',
+        }
+        if (Bucket, Key) in self.encodings:
+            response["ContentEncoding"] = self.encodings[Bucket, Key]
+        return response
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: object) -> dict[str, Any]:  # noqa: N803
+        """Store an object, as PutObject does."""
+        self.put(Bucket, Key, Body)
+        return {"ETag": f'"{hashlib.md5(Body).hexdigest()}"'}
 
 
 class FakeSecrets:

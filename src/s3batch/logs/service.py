@@ -4,6 +4,8 @@
 when missing and keeps events in the order they were appended. :meth:`Logs.get_log_events`
 pages as GetLogEvents does: up to ``limit`` events and 1 MB, with ``f/…`` and ``b/…``
 tokens that come back unchanged at the end of the stream (that is how clients stop).
+Describe* and :meth:`Logs.filter_log_events` page with opaque tokens holding the last sort
+key served (see :mod:`.tokens`); filter patterns are compiled once per call (:mod:`.filters`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import TypeVar
 
 from s3batch.clock import Clock
@@ -293,18 +296,17 @@ class Logs:
         self.log_group(group)
         found: list[FoundEvent] = []
         window = (start_time, end_time)
-        while True:
-            chunk = store.found_events(
-                self.db.conn, group, stream_names, stream_prefix, window, after, SCAN_CHUNK
-            )
-            for item in chunk:
-                if matcher.matches(item.event.message):
-                    if len(found) == limit:
-                        return FoundPage(found, key_token(_found_key(found[-1])))
-                    found.append(item)
-            if len(chunk) < SCAN_CHUNK:
-                return FoundPage(found, None)
-            after = _found_key(chunk[-1])
+        scan = store.scan_events(
+            self.db.conn, group, stream_names, stream_prefix, window, after, SCAN_CHUNK
+        )
+        with closing(scan):
+            for item in scan:
+                if not matcher.matches(item.event.message):
+                    continue
+                if len(found) == limit:
+                    return FoundPage(found, key_token(_found_key(found[-1])))
+                found.append(item)
+        return FoundPage(found, None)
 
 
 def _check(pattern: re.Pattern[str], value: str, field: str) -> None:

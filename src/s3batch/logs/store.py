@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from s3batch.logs.models import FoundEvent, LogEvent, LogGroup, LogStream
 from s3batch.state.db import Row
@@ -157,31 +157,37 @@ def events_before(
     return [_event(r) for r in rows]
 
 
-def found_events(
+def scan_events(
     conn: sqlite3.Connection,
     group: str,
     streams: Sequence[str] | None,
     prefix: str,
     window: tuple[int | None, int | None],
     after: Sequence[int | str] | None,
-    limit: int,
-) -> list[FoundEvent]:
-    """Up to ``limit`` events of a group's streams ordered by (timestamp, stream id, seq), after ``after``.
+    chunk: int = 1000,
+) -> Generator[FoundEvent, None, None]:
+    """A group's events ordered by (timestamp, stream id, seq), after the key ``after``, read lazily.
 
     ``streams`` (names) or ``prefix`` narrow the streams; ``window`` is [start, end) in ms.
+    One statement sorts once; close the iterator to end its read.
     """
     names = list(streams or [])
     ts, sid, seq = after if after else (None, 0, 0)  # (timestamp, stream id, seq)
-    rows = conn.execute(
+    cursor = conn.execute(
         "SELECT s.name AS stream_name, e.* FROM log_events e JOIN log_streams s ON s.id = e.stream_id"
         " WHERE s.group_name = ?1 AND substr(s.name, 1, ?2) = ?3"
-        f" AND (?4 = 0 OR s.name IN ({_placeholders(11, len(names))}))"
+        f" AND (?4 = 0 OR s.name IN ({_placeholders(10, len(names))}))"
         " AND (?5 IS NULL OR e.timestamp >= ?5) AND (?6 IS NULL OR e.timestamp < ?6)"
         " AND (?7 IS NULL OR (e.timestamp, e.stream_id, e.seq) > (?7, ?8, ?9))"
-        " ORDER BY e.timestamp, e.stream_id, e.seq LIMIT ?10",
-        (group, len(prefix), prefix, len(names), *window, ts, sid, seq, limit, *names),
+        " ORDER BY e.timestamp, e.stream_id, e.seq",
+        (group, len(prefix), prefix, len(names), *window, ts, sid, seq, *names),
     )
-    return [FoundEvent(r["stream_name"], r["stream_id"], _event(r)) for r in rows]
+    try:
+        while rows := cursor.fetchmany(chunk):
+            for r in rows:
+                yield FoundEvent(r["stream_name"], r["stream_id"], _event(r))
+    finally:
+        cursor.close()
 
 
 def _placeholders(first: int, count: int) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 
 from s3batch.clock import Clock
 from s3batch.state import outbox
 from s3batch.state.db import Database
 from s3batch.trail import store
+from s3batch.trail.lookup import event_time
 from s3batch.trail.models import Trail
 from s3batch.trail.records import bus_event, cloudtrail_record
 from s3batch.trail.selectors import selects
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Outbox topic this relay consumes (written by the object store).
 CALLS_TOPIC = "s3.api_call"
+#: LookupEvents reads records in chunks of this many.
+SCAN_CHUNK = 500
 #: Outbox topic of the default event bus.
 BUS_TOPIC = "events.bus"
 
@@ -69,6 +73,28 @@ class Trails:
         store.add_record(conn, record)
         outbox.append(conn, BUS_TOPIC, {"bus": "default", "event": bus_event(record, self.account_id)}, now)
         logger.debug("logged %s s3://%s/%s", call["eventName"], call["bucket"], call["key"], extra={"action": "trail"})
+
+    def lookup(
+        self,
+        test: Callable[[Json], bool],
+        start: datetime | None,
+        end: datetime | None,
+        limit: int,
+        before: int | None = None,
+    ) -> tuple[list[Json], int | None]:
+        """Records passing ``test`` within [start, end], newest first: a page and the position to go on from."""
+        found: list[Json] = []
+        while True:
+            chunk = store.records_before(self.db.conn, before, SCAN_CHUNK)
+            for pos, record in chunk:
+                when = event_time(record)
+                if (start is None or when >= start) and (end is None or when <= end) and test(record):
+                    if len(found) == limit:
+                        return found, before
+                    found.append(record)
+                before = pos
+            if len(chunk) < SCAN_CHUNK:
+                return found, None
 
     def recent(self, limit: int = 50) -> list[Json]:
         """The newest CloudTrail records."""

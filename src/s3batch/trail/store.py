@@ -37,3 +37,12 @@ def recent_records(conn: sqlite3.Connection, limit: int = 50) -> list[Json]:
     """The newest records first."""
     rows = conn.execute("SELECT record FROM trail_events ORDER BY rowid DESC LIMIT ?", (limit,))
     return [json.loads(r["record"]) for r in rows]
+
+
+def records_before(conn: sqlite3.Connection, before: int | None, limit: int) -> list[tuple[int, Json]]:
+    """Up to ``limit`` records logged before position ``before`` (all when None), newest first, with their positions."""
+    rows = conn.execute(
+        "SELECT rowid AS pos, record FROM trail_events WHERE rowid < ? ORDER BY rowid DESC LIMIT ?",
+        (before if before is not None else 2**63 - 1, limit),
+    )
+    return [(int(r["pos"]), json.loads(r["record"])) for r in rows]

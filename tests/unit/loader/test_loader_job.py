@@ -158,7 +158,7 @@ def test_table_from_stack_file(
 @pytest.mark.parametrize(
     ("secret", "message"),
     [
-        ({"engine": "oracle"}, "engine must be 'postgres' or 'duckdb', not 'oracle'"),
+        ({"engine": "oracle"}, "engine must be 'postgres', 'duckdb' or 'redshift', not 'oracle'"),
         (
             {"engine": "postgres", "host": "h", "dbname": "d", "username": "u"},
             "'password' is required",

@@ -94,3 +94,28 @@ def test_long_values_are_shortened_in_messages() -> None:
     with pytest.raises(ValueError) as err:
         _check("varchar(3)", "x" * 500)
     assert "x" * 37 + "..." in str(err.value) and "x" * 41 not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("type_text", "value", "expected"),
+    [
+        ("numeric(10)", "0", "0"),
+        ("numeric(10)", "007", "7"),
+        ("numeric(10)", "9999999999", "9999999999"),
+        ("numeric(10,2)", "12", "12.00"),
+        ("numeric(10,2)", "0", "0.00"),
+        ("numeric(4,2)", "99", "99.00"),
+    ],
+)
+def test_whole_number_fast_path_matches_decimal(type_text: str, value: str, expected: str) -> None:
+    assert _check(type_text, value) == expected
+    assert _check(type_text, "+" + value) == expected  # the Decimal path
+
+
+@pytest.mark.parametrize(
+    ("type_text", "value"),
+    [("numeric(10)", "10000000000"), ("numeric(4,2)", "100")],
+)
+def test_whole_number_fast_path_still_rejects(type_text: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        _check(type_text, value)

@@ -1,10 +1,11 @@
-"""Sinks: how the rows of a spool replace a table's rows in one target database.
+"""Sinks: how the rows of a spool reach a table of one target database.
 
 A load drives every sink through the same steps, so that no target changes unless all
-of them got the whole file: :meth:`Sink.open` (connect, begin, create or check the table),
-:meth:`Sink.stage` (copy the rows into a staging table), :meth:`Sink.swap` (make them the
-table's rows, still uncommitted), :meth:`Sink.commit`, and always :meth:`Sink.close`
-(which rolls back anything not committed). Drivers are imported only when a target of
+of them got the whole file: :meth:`Sink.open` (connect, begin, create or check the table
+and the ledger; False when this append is already in the ledger), :meth:`Sink.stage`
+(copy the rows into a staging table), :meth:`Sink.swap` (replace, append or upsert them
+and write the ledger row, still uncommitted), :meth:`Sink.commit`, and always
+:meth:`Sink.close` (which rolls back anything not committed). Drivers are imported only when a target of
 their engine is used, and a missing one names the extra to install.
 """
 
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from s3batch.loader.connections import DuckDBTarget, PostgresTarget, Target
+from s3batch.loader.connections import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
 from s3batch.loader.errors import LoadConfigError
+from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import TableDef
 
@@ -28,8 +30,8 @@ class Sink(Protocol):
     #: How logs name the target.
     label: str
 
-    def open(self) -> None:
-        """Connect, begin a transaction, create the table if missing or check its columns."""
+    def open(self, entry: LedgerEntry) -> bool:
+        """Connect, begin, create or check the table; False if the ledger already has it."""
         ...
 
     def stage(self, spool: Spool) -> int:
@@ -37,7 +39,7 @@ class Sink(Protocol):
         ...
 
     def swap(self) -> int:
-        """Make the staged rows the table's rows (uncommitted); return the table's row count."""
+        """Apply the staged rows and write the ledger row (uncommitted); the table's row count."""
         ...
 
     def commit(self) -> None:
@@ -63,6 +65,12 @@ def open_sink(target: Target, table: TableDef, echo: Echo) -> Sink:
         except ImportError as exc:
             raise _missing("duckdb", "duckdb", exc) from None
         return DuckDBSink(target, table, echo)
+    if isinstance(target, RedshiftTarget):
+        try:
+            from s3batch.loader.sinks.redshift import RedshiftSink
+        except ImportError as exc:
+            raise _missing("psycopg", "postgres", exc) from None
+        return RedshiftSink(target, table, echo)
     raise LoadConfigError(f"no sink for {target!r}")
 
 

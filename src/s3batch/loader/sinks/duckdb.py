@@ -10,6 +10,11 @@ primary key, ``COPY`` the spool file into it, drop the table and rename the stag
 table to its name. On any error the transaction rolls back and the table keeps its
 rows. DuckDB binds views by name when they are queried, so views over the table keep
 working; indexes created on the table by hand are dropped with it.
+
+``append`` copies straight into the table after checking the ledger; ``upsert`` copies
+into a temporary staging table, then ``INSERT ... ON CONFLICT (pk) DO UPDATE ... WHERE``
+the row differs, so unchanged rows are not rewritten. Every mode records the load in
+the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import duckdb
 
 from s3batch.loader.connections import DuckDBTarget
 from s3batch.loader.errors import TargetError
+from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
 from s3batch.loader.sinks import Echo
 from s3batch.loader.sinks.schema import column_list, differences, mismatch, quoted
 from s3batch.loader.spool import Spool
@@ -68,39 +74,52 @@ class DuckDBSink:
         self.target, self.table, self.echo = target, table, echo
         self.label = target.label
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._entry: LedgerEntry | None = None
+        self._staged = 0
 
-    def open(self) -> None:
-        """Open the file, begin, and create the table or check it against its definition."""
+    def open(self, entry: LedgerEntry) -> bool:
+        """Open the file, begin, create or check the table; False if the ledger has this append."""
         self.echo(f"Opening duckdb file {self.target.path}")
         with self._errors("opening the file"):
             self._conn = _connect(self.target.path)
             self._conn.execute("BEGIN TRANSACTION")
         with self._errors(f"checking table {self.table.name}"):
             self._prepare_table()
+            return self._check_ledger(entry)
 
     def stage(self, spool: Spool) -> int:
-        """Create the staging table and COPY the spool into it; return the row count."""
-        staging = quoted(self.table.name + STAGING_SUFFIX)
-        self.echo(f"loading {spool.rows} rows into {self.table.name}")
+        """COPY the spool into the staging table (into the table itself when appending)."""
+        mode, name = self.table.mode, quoted(self.table.name)
+        self.echo(f"loading {spool.rows} rows into {self.table.name} ({mode})")
         with self._errors(f"copying rows into {self.table.name}"):
             conn = self._connection
-            conn.execute(f"CREATE TABLE {staging} ({self._table_ddl()})")
+            into = name if mode == "append" else quoted(self.table.name + STAGING_SUFFIX)
+            if mode != "append":
+                temporary = "TEMPORARY " if mode == "upsert" else ""
+                conn.execute(f"CREATE {temporary}TABLE {into} ({self._table_ddl()})")
             path = str(spool.path).replace("'", "''")
             row = conn.execute(
-                f"COPY {staging} FROM '{path}' (FORMAT csv, HEADER false, DELIMITER ',', "
-                "QUOTE '\"', ESCAPE '\"', NULL '', AUTO_DETECT false)"
+                f"COPY {into} FROM '{path}' (FORMAT csv, HEADER false, DELIMITER ',', "
+                "QUOTE '\"', ESCAPE '\"', NULL '', ALLOW_QUOTED_NULLS false, AUTO_DETECT false)"
             ).fetchone()
-        count = int(row[0]) if row else 0
-        self.echo(f"COPY {count}")
-        return count
+        self._staged = int(row[0]) if row else 0
+        self.echo(f"COPY {self._staged}")
+        return self._staged
 
     def swap(self) -> int:
-        """Replace the table with the staging table; return its row count."""
+        """Apply the staged rows as the mode says and record the ledger row; the row count."""
         name = quoted(self.table.name)
-        with self._errors(f"replacing the rows of {self.table.name}"):
+        with self._errors(f"{self.table.mode} into {self.table.name}"):
             conn = self._connection
-            conn.execute(f"DROP TABLE {name}")
-            conn.execute(f"ALTER TABLE {quoted(self.table.name + STAGING_SUFFIX)} RENAME TO {name}")
+            if self.table.mode == "replace":
+                conn.execute(f"DROP TABLE {name}")
+                conn.execute(
+                    f"ALTER TABLE {quoted(self.table.name + STAGING_SUFFIX)} RENAME TO {name}"
+                )
+            elif self.table.mode == "upsert":
+                self._merge()
+            if self._entry is not None:
+                conn.execute(for_duckdb(INSERT), self._entry.values())
             row = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
         count = int(row[0]) if row else 0
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
@@ -146,6 +165,36 @@ class DuckDBSink:
             raise mismatch(self.label, self.table, problems)
         self.echo(f"table {name} exists")
 
+    def _check_ledger(self, entry: LedgerEntry) -> bool:
+        conn, self._entry = self._connection, entry
+        conn.execute(CREATE)
+        row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
+        if entry.skip(int(row[0]) if row else 0):
+            self.echo(
+                f"s3://{entry.bucket}/{entry.key} version {entry.version} was already appended "
+                f"to {entry.table} in {self.label}: skipped (--force appends it again)"
+            )
+            return False
+        return True
+
+    def _merge(self) -> None:
+        names = [quoted(c.name) for c in self.table.columns]
+        keys = [quoted(k) for k in self.table.primary_key]
+        others = [n for n in names if n not in keys]
+        action = "DO NOTHING"
+        if others:
+            sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
+            old = ", ".join(f"t.{n}" for n in others)
+            new = ", ".join(f"EXCLUDED.{n}" for n in others)
+            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+        staging = quoted(self.table.name + STAGING_SUFFIX)
+        row = self._connection.execute(
+            f"INSERT INTO {quoted(self.table.name)} AS t SELECT * FROM {staging} "
+            f"ON CONFLICT ({', '.join(keys)}) {action}"
+        ).fetchone()
+        changed = int(row[0]) if row else 0
+        self.echo(f"upsert: {changed} rows inserted or changed, {self._staged - changed} unchanged")
+
     def _table_ddl(self) -> str:
         pk = self.table.primary_key
         keys = f", PRIMARY KEY ({', '.join(map(quoted, pk))})" if pk else ""
@@ -158,7 +207,8 @@ class DuckDBSink:
         except duckdb.Error as exc:
             reason = " ".join(str(exc).split())
             if isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason:
-                reason = f"duplicate primary key in the file: {reason}"
+                where = "the file or the table" if self.table.mode == "append" else "the file"
+                reason = f"duplicate primary key in {where}: {reason}"
             raise TargetError(f"{self.label}: {doing} failed: {reason}") from exc
 
 

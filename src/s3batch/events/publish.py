@@ -1,0 +1,96 @@
+"""PutEvents entries → bus events, checked entry by entry as EventBridge does (pure).
+
+A bad entry fails alone with AWS's per-entry ``ErrorCode`` and ``ErrorMessage``; the
+others still go on the bus. The event built is the one rules see:
+``{version, id, detail-type, source, account, time, region, resources, detail}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from s3batch.errors import InvalidRequest
+from s3batch.types import Json
+
+#: Most entries one PutEvents call takes.
+MAX_ENTRIES = 10
+#: Largest total size of one entry (bytes; AWS counts the UTF-8 of its fields).
+MAX_ENTRY_BYTES = 256 * 1024
+
+
+class EntryError(InvalidRequest):
+    """The entry is not valid."""
+
+    code = "InvalidArgument"
+
+    def __init__(self, message: str, code: str = "InvalidArgument") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def event_time(value: Any, now: datetime) -> str:
+    """An entry's ``Time`` (epoch seconds or ISO text) as events carry it; ``now`` when absent."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise EntryError("Parameter Time is not valid.") from exc
+    else:
+        moment = now
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _required(entry: Mapping[str, Any], name: str) -> str:
+    value = entry.get(name)
+    if not isinstance(value, str) or not value:
+        raise EntryError(f"Parameter {name} is not valid. Reason: {name} is a required argument.")
+    return value
+
+
+def _detail(text: str) -> Json:
+    try:
+        detail = json.loads(text)
+    except ValueError as exc:
+        raise EntryError("Detail is malformed.", "MalformedDetail") from exc
+    if not isinstance(detail, dict):
+        raise EntryError("Detail is malformed.", "MalformedDetail")
+    return detail
+
+
+def build_event(entry: Mapping[str, Any], now: datetime, account: str, region: str) -> Json:
+    """The bus event of one PutEvents entry. Raises EntryError (with AWS's per-entry code)."""
+    source, detail_type = _required(entry, "Source"), _required(entry, "DetailType")
+    detail = _detail(_required(entry, "Detail"))
+    resources = entry.get("Resources") or []
+    if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+        raise EntryError("Parameter Resources is not valid.")
+    if len(json.dumps(dict(entry)).encode()) > MAX_ENTRY_BYTES:
+        raise EntryError("Total size of the entry exceeds the limit.", "EntryTooLarge")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": event_time(entry.get("Time"), now),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
+#: Fields TestEventPattern requires of its Event (AWS accepts an Event without ``resources``).
+REQUIRED_EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
+
+
+def valid_test_event(event: Any) -> bool:
+    """Whether TestEventPattern accepts this parsed Event."""
+    return isinstance(event, dict) and all(
+        isinstance(event.get(k), str) for k in REQUIRED_EVENT_FIELDS
+    )

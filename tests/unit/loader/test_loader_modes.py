@@ -1,0 +1,171 @@
+"""Load modes, the ledger, rejects files and gzip, through the job with in-memory sinks."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from s3batch.loader.connections import Target
+from s3batch.loader.job import Clients
+from s3batch.loader.sinks import Echo, Sink
+from s3batch.loader.sinks.memory import MemoryDatabase, MemorySink
+from s3batch.loader.tables import TableDef
+from s3batch.loader.testing import FakeS3, FakeSecrets
+
+
+def persons(*rows: tuple[int, str]) -> bytes:
+    return "".join(
+        f"P{i},p{i}@example.com,NY,{postal},{i} Main St\n" for i, postal in rows
+    ).encode()
+
+
+class World:
+    """Fake S3 and secrets, and one in-memory database per target."""
+
+    def __init__(self) -> None:
+        self.s3 = FakeS3()
+        self.secrets = FakeSecrets({"A": {"engine": "duckdb", "path": "a.duckdb"}})
+        self.db = MemoryDatabase()
+
+    def sink(self, target: Target, table: TableDef, echo: Echo) -> Sink:
+        return MemorySink(self.db, table, echo, label=target.label)
+
+    def run(self, key: str, *extra: str, environ: dict[str, str] | None = None) -> int:
+        argv = ["load", "--bucket", "b", "--key", key, "--table", "persons", "--target", "A"]
+        return main(
+            [*argv, *extra],
+            clients=Clients(self.s3, self.secrets),
+            environ=environ or {},
+            make_sink=self.sink,
+        )
+
+    def ids(self) -> list[str | None]:
+        return [row[0] for row in self.db.tables["persons"]]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_append_once_per_version(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put("b", "day1.csv", persons((1, "10001"), (2, "10002")))
+    environ = {"AWS_BATCH_JOB_ID": "job-1"}
+    assert world.run("day1.csv", "--mode", "append", environ=environ) == EXIT_OK
+    assert world.run("day1.csv", "--mode", "append") == EXIT_OK  # delivered twice
+    assert world.ids() == ["P1", "P2"]
+    assert "already appended" in capsys.readouterr().out
+    (entry,) = world.db.ledger
+    assert (entry.bucket, entry.key, entry.table, entry.mode) == (
+        "b",
+        "day1.csv",
+        "persons",
+        "append",
+    )
+    assert (entry.job_id, entry.rows_loaded, entry.rows_rejected) == ("job-1", 2, 0)
+    assert len(entry.version) == 32  # the ETag, without its quotes
+
+
+def test_force_appends_again(world: World) -> None:
+    world.s3.put("b", "day1.csv", persons((1, "10001")))
+    assert world.run("day1.csv", "--mode", "append") == EXIT_OK
+    assert world.run("day1.csv", "--mode", "append", "--force") == EXIT_OK
+    assert world.ids() == ["P1", "P1"]
+    assert [e.forced for e in world.db.ledger] == [False, True]
+
+
+def test_a_new_version_appends(world: World) -> None:
+    world.s3.put("b", "day.csv", persons((1, "10001")))
+    assert world.run("day.csv", "--mode", "append") == EXIT_OK
+    world.s3.put("b", "day.csv", persons((2, "10002")))
+    assert world.run("day.csv", "--mode", "append") == EXIT_OK
+    assert world.ids() == ["P1", "P2"]
+
+
+def test_replace_and_upsert_are_recorded_and_repeatable(world: World) -> None:
+    world.s3.put("b", "all.csv", persons((1, "10001"), (2, "10002")))
+    world.s3.put("b", "delta.csv", persons((2, "20002"), (3, "10003")))
+    assert world.run("all.csv") == EXIT_OK
+    assert world.run("all.csv") == EXIT_OK
+    assert world.run("delta.csv", "--mode", "upsert") == EXIT_OK
+    assert [(r[0], r[3]) for r in world.db.tables["persons"]] == [
+        ("P1", "10001"),
+        ("P2", "20002"),
+        ("P3", "10003"),
+    ]
+    assert [e.mode for e in world.db.ledger] == ["replace", "replace", "upsert"]
+
+
+def test_rejects_file_next_to_the_object(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put("b", "in/day.csv", persons((1, "10001"), (2, "12a45"), (3, "10003")))
+    assert world.run("in/day.csv", "--max-errors", "1") == EXIT_OK
+    assert world.ids() == ["P1", "P3"]
+    rejects = world.s3.objects["b", "in/day.csv.rejects.csv"].decode().splitlines()
+    assert rejects == [
+        "line,column,reason,record",
+        '2,postal,"""12a45"" is not a valid numeric(10)","P2,p2@example.com,NY,12a45,2 Main St"',
+    ]
+    out = capsys.readouterr().out
+    assert "1 bad row(s) rejected (max_errors 1)" in out
+    assert '  line 2, column "postal": "12a45" is not a valid numeric(10)' in out
+    assert "rejected rows written to s3://b/in/day.csv.rejects.csv" in out
+    assert world.db.ledger[0].rows_rejected == 1
+
+
+def test_too_many_bad_rows_change_nothing(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put("b", "ok.csv", persons((9, "10009")))
+    assert world.run("ok.csv") == EXIT_OK
+    world.s3.put("b", "bad.csv", persons((1, "x"), (2, "y")))
+    assert world.run("bad.csv", "--max-errors", "1") == EXIT_FAILED
+    assert world.ids() == ["P9"] and len(world.db.ledger) == 1
+    assert len(world.s3.objects["b", "bad.csv.rejects.csv"].decode().splitlines()) == 3
+    err = capsys.readouterr().err
+    assert "(2 bad rows, more than max_errors 1); no target was changed" in err
+
+
+def test_rejects_files_are_not_loaded(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put("b", "x.csv.rejects.csv", b"line,column,reason,record\n")
+    assert world.run("x.csv.rejects.csv") == EXIT_OK
+    assert "is a rejects file written by the loader: not loaded" in capsys.readouterr().out
+    assert world.db.tables == {}
+
+
+def test_gzip_by_extension_or_content_encoding(world: World) -> None:
+    world.s3.put("b", "a.csv.gz", gzip.compress(persons((1, "10001"))))
+    assert world.run("a.csv.gz") == EXIT_OK
+    assert world.ids() == ["P1"]
+    world.s3.put("b", "b.csv", gzip.compress(persons((2, "10002"))), encoding="gzip")
+    assert world.run("b.csv") == EXIT_OK
+    assert world.ids() == ["P2"]
+
+
+def test_format_and_mode_flags(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    data = b'{"id": "P1", "email": "a@b.c", "state": "NY", "postal": 10001, "address": "x"}\n'
+    world.s3.put("b", "a.jsonl", data)
+    assert world.run("a.jsonl", "--format", "jsonl") == EXIT_OK
+    assert world.db.tables["persons"] == [("P1", "a@b.c", "NY", "10001", "x")]
+    assert world.run("a.jsonl", "--max-errors", "-1") == EXIT_USAGE
+    assert "is not a whole number" in capsys.readouterr().err
+
+
+def test_summary_line_per_target(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put("b", "a.csv", persons((1, "10001")))
+    assert world.run("a.csv") == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        line.startswith("persons on duckdb a.duckdb: 1 rows loaded, 0 rejected, ") for line in lines
+    )
+
+
+def test_progress_lines(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("s3batch.loader.job.PROGRESS_ROWS", 2)
+    monkeypatch.setattr("s3batch.loader.job.PROGRESS_SECONDS", 0.0)
+    world.s3.put("b", "a.csv", persons(*((i, str(10000 + i)) for i in range(1, 6))))
+    assert world.run("a.csv") == EXIT_OK
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("read ")]
+    assert [line.split(" (")[0] for line in progress] == ["read 2 rows", "read 4 rows"]
+    assert all(line.endswith(" rows/s)") for line in progress)
