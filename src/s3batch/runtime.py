@@ -13,7 +13,9 @@ import logging
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -38,6 +40,7 @@ from s3batch.objectstore.multipart import Multipart
 from s3batch.objectstore.service import ObjectStore
 from s3batch.secrets.service import Secrets
 from s3batch.stack.model import Stack, default, load
+from s3batch.state import outbox
 from s3batch.state.db import Database
 from s3batch.trail.service import Trails
 
@@ -45,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds the pipeline loop sleeps when nothing moved (a write wakes it at once).
 PIPELINE_INTERVAL = 0.2
+#: How often the pipeline drops acknowledged outbox rows, and how long it keeps them.
+OUTBOX_PRUNE_EVERY, OUTBOX_KEEP = 60.0, timedelta(hours=1)
 #: Environment variables jobs inherit from the server (everything else is AWS Batch's).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 #: File in the data dir holding the stack's table definitions, handed to loader jobs.
@@ -200,9 +205,14 @@ class Runtime:
 
     def _pipeline(self, dispatcher: Dispatcher) -> None:
         """Trail relay, then bus dispatch, until stopped; a failing pass is logged and retried."""
+        pruned_at = 0.0
         while not self._stop.is_set():
             try:
                 moved = self.services.trails.relay() + dispatcher.tick()
+                if time.monotonic() - pruned_at > OUTBOX_PRUNE_EVERY:
+                    pruned_at = time.monotonic()
+                    with self.db.transaction() as conn:
+                        outbox.prune(conn, self.clock.now() - OUTBOX_KEEP)
             except Exception:
                 logger.exception("pipeline pass failed", extra={"action": "pipeline"})
                 moved = 0

@@ -70,6 +70,12 @@ def release(conn: sqlite3.Connection, ids: list[int]) -> None:
     conn.executemany("UPDATE outbox SET claimed_at = NULL WHERE id = ? AND acked_at IS NULL", [(i,) for i in ids])
 
 
+def prune(conn: sqlite3.Connection, before: datetime) -> int:
+    """Delete events acknowledged before ``before`` (their effects are recorded elsewhere)."""
+    cursor = conn.execute("DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?", (_iso(before),))
+    return cursor.rowcount
+
+
 def pending(conn: sqlite3.Connection, topic: str) -> int:
     """How many events of ``topic`` are not yet acknowledged."""
     row = conn.execute(

@@ -130,3 +130,17 @@ def test_claim_with_zero_limit_takes_nothing(db: Database) -> None:
     _append(db, "t", {"n": 1})
     assert _claim(db, "t", 0, T0) == []
     assert len(_claim(db, "t", 10, T0)) == 1
+
+
+def test_prune_drops_only_acknowledged_events_older_than_the_cutoff(db: Database) -> None:
+    t0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    with db.transaction() as conn:
+        old_acked = outbox.append(conn, "t", {"n": 1}, t0)
+        old_pending = outbox.append(conn, "t", {"n": 2}, t0)
+        new_acked = outbox.append(conn, "t", {"n": 3}, t0)
+        outbox.ack(conn, [old_acked], t0)
+        outbox.ack(conn, [new_acked], t0 + timedelta(hours=2))
+        removed = outbox.prune(conn, t0 + timedelta(hours=1))
+    assert removed == 1
+    ids = [r["id"] for r in db.conn.execute("SELECT id FROM outbox ORDER BY id")]
+    assert ids == [old_pending, new_acked]
