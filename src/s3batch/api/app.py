@@ -1,7 +1,9 @@
 """The one ASGI application: AWS protocols routed by the SigV4 scope's service name.
 
 Each protocol adapter turns a request into domain calls and domain errors into its own
-wire errors. Internal endpoints live under ``/_s3batch/``.
+wire errors. Internal endpoints live under ``/_s3batch/``; the dashboard (an ASGI app
+handed in by the caller) under ``/_s3batch/ui/``, and a browser's unsigned ``GET /`` is
+redirected there. Every other unsigned request stays S3's (AccessDenied).
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ Protocol = Callable[[Request], Awaitable[Response]]
 
 #: Path prefix of s3batch's own endpoints (never a valid bucket name).
 INTERNAL = "/_s3batch/"
+#: Where the dashboard is served (no bucket can shadow it).
+DASHBOARD = INTERNAL + "ui"
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def browser_home(scope: Scope) -> bool:
+    """An unsigned ``GET /`` from a browser (asks for HTML, no signature in headers or query)."""
+    if scope.get("method") != "GET" or scope.get("path") != "/":
+        return False
+    if b"x-amz-" in scope.get("query_string", b"").lower():
+        return False
+    names = {name.lower() for name, _ in scope.get("headers", [])}
+    if b"authorization" in names or any(n.startswith(b"x-amz-") for n in names):
+        return False
+    accept = dict(scope.get("headers", [])).get(b"accept", b"")
+    return b"text/html" in accept
 
 
 #: JSON-protocol ``X-Amz-Target`` prefixes and the service each names.
@@ -42,9 +61,17 @@ def target_service(request: Request) -> str | None:
 class ApiApp:
     """ASGI entry point for every AWS service s3batch speaks."""
 
-    def __init__(self, protocols: dict[str, Protocol], auth: Authenticator, ready: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        protocols: dict[str, Protocol],
+        auth: Authenticator,
+        ready: Callable[[], bool],
+        web: ASGIApp | None = None,
+    ) -> None:
         self.auth = auth
         self.ready = ready
+        #: The dashboard, served under :data:`DASHBOARD` when given.
+        self.web = web
         #: Protocol adapters by the SigV4 service name they serve; "s3" also gets unsigned requests.
         self.protocols = protocols
 
@@ -53,6 +80,8 @@ class ApiApp:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if self.web is not None and await self._web(scope, receive, send):
             return
         request = Request.from_scope(scope, receive)
         response = await self.respond(request)
@@ -79,6 +108,17 @@ class ApiApp:
             body = json.dumps({"__type": "UnknownOperationException", "message": message}).encode()
             return Response(400, [("content-type", "application/x-amz-json-1.1")], body)
         return await protocol(request)
+
+    async def _web(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve a dashboard request; False when the request is not the dashboard's."""
+        path = scope.get("path", "")
+        if path == DASHBOARD or path.startswith(DASHBOARD + "/"):
+            await self.web(scope, receive, send)  # type: ignore[misc]
+            return True
+        if browser_home(scope):
+            await Response(302, [("location", DASHBOARD + "/"), ("content-length", "0")]).send(send)
+            return True
+        return False
 
     def _internal(self, request: Request) -> Response:
         if request.raw_path == INTERNAL + "health":

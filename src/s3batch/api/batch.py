@@ -34,7 +34,7 @@ from s3batch.api.jsonproto import (
 from s3batch.batch import arns, codec, requests
 from s3batch.batch.control import JobControl
 from s3batch.batch.errors import ClientException, ServerException
-from s3batch.batch.models import JobDefinition
+from s3batch.batch.models import Job, JobDefinition
 from s3batch.batch.service import BatchService
 from s3batch.errors import S3BatchError
 
@@ -232,7 +232,11 @@ class BatchProtocol:
         if not isinstance(ids, list) or len(ids) > MAX_PAGE:
             raise ClientException(f"jobs must list at most {MAX_PAGE} job ids")
         jobs = self.service.describe_jobs(str(i) for i in ids)
-        return {"jobs": [codec.job_detail(j, self.service.tags(j.arn)) for j in jobs]}
+        return {"jobs": [self._job_detail(j) for j in jobs]}
+
+    def _job_detail(self, job: Job) -> JsonObject:
+        summary = self.service.array_summary(job) if job.is_array_parent else None
+        return codec.job_detail(job, self.service.tags(job.arn), summary)
 
     def list_jobs(self, params: JsonObject) -> JsonObject:
         """ListJobs: RUNNING jobs of a queue unless a status or a filter says otherwise."""

@@ -132,8 +132,25 @@ def attempt_from_json(shape: Json) -> Attempt:
     )
 
 
-def job_detail(job: Job, tags: dict[str, str] | None = None) -> dict[str, Json]:
-    """A JobDetail shape (DescribeJobs), plus s3batch's ``trigger``: the event that submitted it."""
+def array_properties(job: Job, summary: dict[str, int] | None = None) -> dict[str, Json] | None:
+    """``arrayProperties``: size and statusSummary on a parent, index on a child, else None."""
+    if job.array_index is not None:
+        return {"index": job.array_index}
+    if job.array_size is None:
+        return None
+    shape: dict[str, Json] = {"size": job.array_size}
+    if summary is not None:
+        shape["statusSummary"] = dict(summary)
+    return shape
+
+
+def job_detail(
+    job: Job, tags: dict[str, str] | None = None, summary: dict[str, int] | None = None
+) -> dict[str, Json]:
+    """A JobDetail shape (DescribeJobs), plus s3batch's ``trigger``: the event that submitted it.
+
+    ``summary`` is an array parent's children counted by status.
+    """
     ended = job.status in TERMINAL
     return _compact(
         {
@@ -154,6 +171,7 @@ def job_detail(job: Job, tags: dict[str, str] | None = None) -> dict[str, Json]:
             "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
             "platformCapabilities": ["EC2"],
             "dependsOn": [{"jobId": d} for d in job.depends_on] if job.depends_on else None,
+            "arrayProperties": array_properties(job, summary),
             "tags": tags or None,
             "isCancelled": ended and job.stop_request == "CANCEL" or None,
             "isTerminated": ended and job.stop_request == "TERMINATE" or None,
@@ -176,6 +194,7 @@ def job_summary(job: Job) -> dict[str, Json]:
             "startedAt": job.started_at,
             "stoppedAt": job.stopped_at,
             "container": container or None,
+            "arrayProperties": array_properties(job),
             "jobDefinition": job.definition_arn,
         }
     )
@@ -220,6 +239,7 @@ def job_queue_detail(
             "statusReason": "JobQueue Healthy",
             "priority": queue.priority,
             "computeEnvironmentOrder": order,
+            "jobStateTimeLimitActions": queue.spec.get("jobStateTimeLimitActions") or None,
             "jobQueueType": "ECS",
             "tags": tags or None,
         }

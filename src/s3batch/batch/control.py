@@ -29,7 +29,7 @@ MAX_PAGE, MAX_FILTERED_PAGE = 1000, 100
 #: How often a stop is retried when the job moves under it.
 RACE_RETRIES = 5
 #: ListJobs filters s3batch supports.
-FILTERS = ("JOB_NAME", "BEFORE_CREATED_AT", "AFTER_CREATED_AT")
+FILTERS = ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT", "AFTER_CREATED_AT")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,17 @@ class JobControl:
         self._stop(job_id, reason, "TERMINATE", QUEUED | {S.STARTING, S.RUNNING})
 
     def _stop(self, job_id: str, reason: str, kind: str, stoppable: frozenset[JobStatus]) -> None:
+        parent = self.service.job(job_id)
+        if parent.is_array_parent:  # the parent ends when its children do
+            for child in store.array_children(self.service.db.conn, job_id):
+                if child.status not in TERMINAL:
+                    self._stop_one(child.id, reason, kind, stoppable)
+            return
+        self._stop_one(job_id, reason, kind, stoppable)
+
+    def _stop_one(
+        self, job_id: str, reason: str, kind: str, stoppable: frozenset[JobStatus]
+    ) -> None:
         for _ in range(RACE_RETRIES):
             job = self.service.job(job_id)
             if job.status in TERMINAL or job.status not in stoppable:
@@ -96,12 +107,16 @@ class JobControl:
         Raises:
             ClientException: the request is invalid.
         """
-        if request.get("arrayJobId") or request.get("multiNodeJobId"):
-            return Page([], None)  # s3batch has no array or multi-node jobs yet
-        if not request.get("jobQueue"):
-            raise fail("jobQueue, arrayJobId or multiNodeJobId is required")
-        queue = self.service.job_queue(str(request["jobQueue"])).name
-        where: dict[str, object] = {"queue": queue}
+        given = [k for k in ("jobQueue", "arrayJobId", "multiNodeJobId") if request.get(k)]
+        if len(given) != 1:
+            raise fail("Exactly one of jobQueue, arrayJobId or multiNodeJobId is required")
+        if request.get("multiNodeJobId"):
+            return Page([], None)  # s3batch has no multi-node jobs
+        where: dict[str, object] = {}
+        if request.get("arrayJobId"):
+            where["array_parent"] = self.service.job(str(request["arrayJobId"])).id
+        else:
+            where["queue"] = self.service.job_queue(str(request["jobQueue"])).name
         filters = request.get("filters") or []
         if filters:
             where.update(_filter(filters))
@@ -127,6 +142,10 @@ def _filter(filters: Json) -> dict[str, object]:
         raise fail(f"filter {name} takes exactly one value")
     if name == "JOB_NAME":
         return {"name": values[0]}
+    if name == "JOB_DEFINITION":
+        if values[0].startswith("arn:") and "*" in values[0]:
+            raise fail("filter JOB_DEFINITION takes an ARN without '*'")
+        return {"definition": values[0]}
     if not values[0].isdigit():
         raise fail(f"filter {name} takes epoch milliseconds")
     return {"before" if name == "BEFORE_CREATED_AT" else "after": int(values[0])}

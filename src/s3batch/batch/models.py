@@ -48,6 +48,16 @@ class JobQueue:
     spec: Json = field(default_factory=dict, compare=False)
 
     @property
+    def time_limit_actions(self) -> dict[str, int]:
+        """``jobStateTimeLimitActions`` (each cancels a RUNNABLE head job): reason → maxTimeSeconds."""
+        items = self.spec.get("jobStateTimeLimitActions") or []
+        return {
+            str(i["reason"]): int(i["maxTimeSeconds"])
+            for i in items
+            if isinstance(i, dict) and "reason" in i
+        }
+
+    @property
     def compute_environments(self) -> list[str]:
         """Compute environment names in the order they are tried."""
         return [name for _, name in self.compute_environment_order]
@@ -166,6 +176,19 @@ class Job:
     stop_request: str | None = None
     #: The reason given with the stop request.
     stop_reason: str | None = None
+    #: ``arrayProperties.size``: set on an array parent and on each of its children.
+    array_size: int | None = None
+    #: A child's index (0..size-1); None on a parent or a plain job.
+    array_index: int | None = None
+    #: A child's parent job id.
+    array_parent: str | None = None
+    #: When this RUNNABLE job began blocking its queue's head (jobStateTimeLimitActions).
+    blocked_since: int | None = None
+
+    @property
+    def is_array_parent(self) -> bool:
+        """Whether this is an array job's parent (it never runs; its children do)."""
+        return self.array_size is not None and self.array_index is None
 
     @property
     def attempt_number(self) -> int:

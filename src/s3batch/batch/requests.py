@@ -36,6 +36,8 @@ JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 RESOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 #: The most compute environments one queue may use.
 MAX_QUEUE_CES = 3
+#: ``jobStateTimeLimitActions``: at most this many, each ``maxTimeSeconds`` within these bounds.
+MAX_TIME_LIMIT_ACTIONS, MIN_TIME_LIMIT, MAX_TIME_LIMIT = 5, 600, 86400
 MANAGED_TYPES = ("FARGATE", "FARGATE_SPOT", "EC2", "SPOT")
 RESOURCE_TYPES = ("VCPU", "MEMORY", "GPU")
 
@@ -129,9 +131,41 @@ def job_queue(
         order.append((position, ce.name))
     if len({p for p, _ in order}) != len(order):
         raise fail("computeEnvironmentOrder has duplicate order values")
+    time_limit_actions(request.get("jobStateTimeLimitActions"))
     return JobQueue(
         name, arn(name), _state(request), priority, tuple(sorted(order)), now, 0, dict(request)
     )
+
+
+def time_limit_actions(items: Json) -> dict[str, int]:
+    """``jobStateTimeLimitActions`` (``[{reason, state: RUNNABLE, maxTimeSeconds, action: CANCEL}]``) as reason → seconds.
+
+    Raises:
+        ClientException: an entry is invalid.
+    """
+    if items is None:
+        return {}
+    if not isinstance(items, list) or len(items) > MAX_TIME_LIMIT_ACTIONS:
+        raise fail(f"jobStateTimeLimitActions must list at most {MAX_TIME_LIMIT_ACTIONS} actions")
+    actions: dict[str, int] = {}
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise fail("jobStateTimeLimitActions entries are objects")
+        reason = item.get("reason")
+        if not isinstance(reason, str) or not reason:
+            raise fail("jobStateTimeLimitActions.reason must be a non-empty string")
+        if item.get("state") != "RUNNABLE":
+            raise fail("jobStateTimeLimitActions.state must be RUNNABLE")
+        if item.get("action") != "CANCEL":
+            raise fail("jobStateTimeLimitActions.action must be CANCEL")
+        seconds = _int(
+            item.get("maxTimeSeconds"),
+            "jobStateTimeLimitActions.maxTimeSeconds",
+            MIN_TIME_LIMIT,
+            MAX_TIME_LIMIT,
+        )
+        actions[reason] = seconds
+    return actions
 
 
 def _pairs(items: Json, field: str, key: str) -> tuple[Pair, ...]:

@@ -72,6 +72,9 @@ class JobEnvironment:
             AWS_BATCH_JQ_NAME=job.queue,
             AWS_BATCH_CE_NAME=job.compute_environment or "",
         )
+        if job.array_index is not None:
+            env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
+            env["AWS_BATCH_JOB_ARRAY_SIZE"] = str(job.array_size)
         return env
 
 

@@ -9,7 +9,9 @@ has the vCPUs free (maxvCpus minus what its STARTING and RUNNING jobs hold). A h
 that does not fit now blocks its queue until the next cycle, and the cycle moves on to
 the next queue. A job that could never fit (more vCPUs than any of its queue's compute
 environments has) fails at once with a MISCONFIGURATION reason instead of blocking the
-queue forever.
+queue forever, unless the queue has a ``jobStateTimeLimitActions`` entry for that reason:
+then, as on AWS, the job stays RUNNABLE at the head with the reason as its statusReason,
+and is cancelled once it has blocked the queue for ``maxTimeSeconds``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,14 @@ logger = logging.getLogger(__name__)
 BATCH, MAX_BATCH = 4, 64
 #: The statusReason code of a job no compute environment of its queue can ever hold.
 TOO_BIG = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+#: The statusReason of a job a jobStateTimeLimitAction cancelled, before the reason code (AWS's wording).
+TIME_LIMIT_CANCEL = "Canceled by JobStateTimeLimit action due to reason: "
 #: The statusReason of a job whose dependency failed (AWS's wording).
 DEPENDENCY_FAILED = "Dependent Job failed"
+#: The statusReason of an array parent one of whose children failed (AWS's wording).
+CHILD_FAILED = "Array Child Job failed"
+#: Child statuses before the parent shows PENDING (it does once a child is RUNNABLE).
+ARRAY_WAITING = frozenset({JobStatus.SUBMITTED, JobStatus.PENDING})
 
 
 class Scheduler:
@@ -71,10 +79,12 @@ class Scheduler:
 
     def _release(self, conn: sqlite3.Connection) -> int:
         """SUBMITTED and PENDING jobs: RUNNABLE once every dependency succeeded, FAILED when one failed."""
-        waiting = store.list_jobs(conn, statuses=[JobStatus.SUBMITTED, JobStatus.PENDING])
+        waiting = store.releasable(conn)
         return sum(self._release_one(conn, job) for job in waiting)
 
     def _release_one(self, conn: sqlite3.Connection, job: Job) -> int:
+        if job.is_array_parent:
+            return self._settle_parent(conn, job)
         statuses = store.dependency_statuses(conn, job.depends_on) if job.depends_on else {}
         if any(s is JobStatus.FAILED for s in statuses.values()):
             now = epoch_ms(self.clock)
@@ -82,6 +92,21 @@ class Scheduler:
         if all(s is JobStatus.SUCCEEDED for s in statuses.values()):
             return int(self._move(conn, job, JobStatus.RUNNABLE, None))
         if job.status is JobStatus.SUBMITTED:
+            return int(self._move(conn, job, JobStatus.PENDING, None))
+        return 0
+
+    def _settle_parent(self, conn: sqlite3.Connection, job: Job) -> int:
+        """An array parent follows its children: PENDING once one moved on, then SUCCEEDED/FAILED."""
+        counts = store.array_summary(conn, job.id)
+        waiting = sum(counts.get(s.value, 0) for s in ARRAY_WAITING)
+        failed, succeeded = counts.get("FAILED", 0), counts.get("SUCCEEDED", 0)
+        if failed + succeeded == sum(counts.values()):
+            now = epoch_ms(self.clock)
+            if failed:
+                return int(self._move(conn, job, JobStatus.FAILED, CHILD_FAILED, stopped_at=now))
+            if job.status is JobStatus.PENDING:
+                return int(self._move(conn, job, JobStatus.SUCCEEDED, None, stopped_at=now))
+        if job.status is JobStatus.SUBMITTED and waiting < sum(counts.values()):
             return int(self._move(conn, job, JobStatus.PENDING, None))
         return 0
 
@@ -107,12 +132,21 @@ class Scheduler:
         moved = 0
         for job in self._runnable(conn, queue.name):
             if job.container.vcpus > largest:
-                moved += self._fail_too_big(conn, job, queue, largest)
+                limit = queue.time_limit_actions.get(TOO_BIG)
+                if limit is None:
+                    moved += self._fail_too_big(conn, job, queue, largest)
+                    continue
+                if not self._time_limit(conn, job, _too_big(job, queue, largest), limit):
+                    break  # the blocked head holds its queue until the action cancels it
+                moved += 1
                 continue
             target = next((ce for ce in order if _fits(ce, used, job.container.vcpus)), None)
             if target is None:
                 break  # the head does not fit now: the queue waits for the next cycle
-            if self._move(conn, job, JobStatus.STARTING, None, compute_environment=target.name):
+            fields: dict[str, object] = {"compute_environment": target.name}
+            if job.blocked_since is not None:
+                fields["blocked_since"] = None
+            if self._move(conn, job, JobStatus.STARTING, None, **fields):
                 used[target.name] = used.get(target.name, 0.0) + job.container.vcpus
                 moved += 1
                 logger.info("placed job %s on %s", job.id, target.name, extra={"action": "place"})
@@ -129,11 +163,28 @@ class Scheduler:
     def _fail_too_big(
         self, conn: sqlite3.Connection, job: Job, queue: JobQueue, largest: int
     ) -> int:
-        reason = (
-            f"{TOO_BIG} - the job needs {job.container.vcpus:g} vCPUs but the compute environments"
-            f" of job queue {queue.name} have at most {largest} (maxvCpus)"
-        )
+        reason = _too_big(job, queue, largest)
         return int(self._move(conn, job, JobStatus.FAILED, reason, stopped_at=epoch_ms(self.clock)))
+
+    def _time_limit(self, conn: sqlite3.Connection, job: Job, reason: str, limit: int) -> bool:
+        """A blocked head job under a jobStateTimeLimitAction: mark it, or cancel it once
+        it has blocked for ``limit`` seconds; True when it was cancelled."""
+        now = epoch_ms(self.clock)
+        code = reason.split(" ", 1)[0]
+        if job.blocked_since is None or job.status_reason != reason:
+            store.mark_blocked(conn, job.id, reason, now)
+            return False
+        if now - job.blocked_since < limit * 1000:
+            return False
+        logger.info("job %s: time limit action", job.id, extra={"action": "time_limit_cancel"})
+        return self._move(conn, job, JobStatus.FAILED, f"{TIME_LIMIT_CANCEL}{code}", stopped_at=now)
+
+
+def _too_big(job: Job, queue: JobQueue, largest: int) -> str:
+    return (
+        f"{TOO_BIG} - the job needs {job.container.vcpus:g} vCPUs but the compute environments"
+        f" of job queue {queue.name} have at most {largest} (maxvCpus)"
+    )
 
 
 def _fits(ce: ComputeEnvironment, used: dict[str, float], vcpus: float) -> bool:

@@ -9,11 +9,12 @@ definition keeps its revision.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from s3batch.batch import arns, requests, store
+from s3batch.batch import arns, requests, store, submission
 from s3batch.batch.errors import JobNotFound, TransitionConflict
 from s3batch.batch.models import (
     ComputeEnvironment,
@@ -326,14 +327,18 @@ class BatchService:
             submission=Submission(idempotency_key, trigger),
         )
         tags = requests.tags(request.get("tags"))
+        deps = submission.dependencies(request.get("dependsOn"))
         with self.db.transaction() as conn:
             missing = set(job.depends_on) - set(store.dependency_statuses(conn, job.depends_on))
             if missing:
                 raise fail(f"dependsOn names unknown job {sorted(missing)[0]}")
+            self._check_n_to_n(conn, job, deps.n_to_n)
             if not store.insert_job(conn, job):
                 winner = store.job_by_key(conn, idempotency_key or "")
                 assert winner is not None, "insert ignored without a key conflict"
                 return winner
+            for child in submission.children(job, deps) if job.is_array_parent else ():
+                store.insert_job(conn, child)
             store.set_tags(conn, job.arn, tags)
         logger.info(
             "submitted job %s (%s) to %s",
@@ -343,6 +348,20 @@ class BatchService:
             extra={"action": "submit_job"},
         )
         return job
+
+    @staticmethod
+    def _check_n_to_n(conn: sqlite3.Connection, job: Job, arrays: tuple[str, ...]) -> None:
+        for array_id in arrays:
+            other = store.get_job(conn, array_id)
+            if other is None or not other.is_array_parent or other.array_size != job.array_size:
+                raise fail(
+                    f"N_TO_N dependency {array_id} must be an array job of size {job.array_size}"
+                )
+
+    def array_summary(self, job: Job) -> dict[str, int]:
+        """An array parent's children counted by status (every status, as AWS lists them)."""
+        counts = store.array_summary(self.db.conn, job.id)
+        return {status.value: counts.get(status.value, 0) for status in JobStatus}
 
     def job(self, job_id: str) -> Job:
         """A job by id.

@@ -23,9 +23,10 @@ S = JobStatus
 #: (PENDING is for jobs that wait on others). A failed attempt with retries left goes
 #: RUNNING → RUNNABLE; STARTING → RUNNABLE puts back a job whose process never started
 #: (server restart). Every non-terminal status may fail (cancel, misconfiguration, crash).
+#: PENDING → SUCCEEDED is an array parent's, once all its children succeeded.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.SUBMITTED: frozenset({S.PENDING, S.RUNNABLE, S.FAILED}),
-    S.PENDING: frozenset({S.RUNNABLE, S.FAILED}),
+    S.PENDING: frozenset({S.RUNNABLE, S.SUCCEEDED, S.FAILED}),
     S.RUNNABLE: frozenset({S.STARTING, S.FAILED}),
     S.STARTING: frozenset({S.RUNNING, S.RUNNABLE, S.FAILED}),
     S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.RUNNABLE}),

@@ -10,6 +10,7 @@ into the effective command (see :mod:`.params`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from s3batch.batch import params, requests
 from s3batch.batch.models import (
@@ -28,9 +29,10 @@ from s3batch.types import Json
 DEFAULT_VCPUS = 1.0
 #: The most jobs one job may depend on.
 MAX_DEPENDENCIES = 20
+#: ``arrayProperties.size`` bounds.
+MIN_ARRAY, MAX_ARRAY = 2, 10000
 #: SubmitJob members s3batch does not implement yet: refused rather than ignored.
 UNSUPPORTED = (
-    "arrayProperties",
     "nodeOverrides",
     "eksPropertiesOverride",
     "ecsPropertiesOverride",
@@ -44,22 +46,95 @@ def check_job_name(name: Json) -> str:
     return name
 
 
-def depends_on(items: Json) -> tuple[str, ...]:
-    """``dependsOn`` job ids (``[{jobId}]``; N_TO_N and SEQUENTIAL need array jobs)."""
+@dataclass(frozen=True)
+class Dependencies:
+    """A SubmitJob ``dependsOn``: plain job ids, N_TO_N array ids, and SEQUENTIAL."""
+
+    plain: tuple[str, ...] = ()
+    n_to_n: tuple[str, ...] = ()
+    sequential: bool = False
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        """Every job id named (plain and N_TO_N)."""
+        return tuple(dict.fromkeys((*self.plain, *self.n_to_n)))
+
+
+def dependencies(items: Json) -> Dependencies:
+    """``dependsOn``: ``[{jobId}]``, ``[{jobId, type: N_TO_N}]`` or ``[{type: SEQUENTIAL}]``.
+
+    Raises:
+        ClientException: an entry is malformed.
+    """
     if not items:
-        return ()
+        return Dependencies()
     if not isinstance(items, list) or len(items) > MAX_DEPENDENCIES:
         raise fail(f"dependsOn must be a list of at most {MAX_DEPENDENCIES} entries")
-    ids = []
+    plain: list[str] = []
+    n_to_n: list[str] = []
+    sequential = False
     for item in items:
-        if not isinstance(item, Mapping) or not isinstance(item.get("jobId"), str):
+        if not isinstance(item, Mapping):
+            raise fail("dependsOn entries must be objects")
+        kind, job_id = item.get("type") or None, item.get("jobId")
+        if kind == "SEQUENTIAL":
+            sequential = True
+            continue
+        if not isinstance(job_id, str) or not job_id:
             raise fail("dependsOn entries must name a jobId")
-        if item.get("type") not in (None, ""):
-            raise fail(
-                "dependsOn type N_TO_N and SEQUENTIAL apply to array jobs, not supported by s3batch yet"
+        if kind not in (None, "N_TO_N"):
+            raise fail("dependsOn type must be N_TO_N or SEQUENTIAL")
+        (n_to_n if kind == "N_TO_N" else plain).append(job_id)
+    return Dependencies(tuple(dict.fromkeys(plain)), tuple(dict.fromkeys(n_to_n)), sequential)
+
+
+def depends_on(items: Json) -> tuple[str, ...]:
+    """The job ids a ``dependsOn`` names (plain and N_TO_N)."""
+    return dependencies(items).job_ids
+
+
+def array_size(request: Mapping[str, Json]) -> int | None:
+    """``arrayProperties.size`` (2..10000), or None for a plain job.
+
+    Raises:
+        ClientException: the size is out of range.
+    """
+    props = request.get("arrayProperties") or {}
+    if not isinstance(props, Mapping):
+        raise fail("arrayProperties must be an object")
+    size = props.get("size")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_ARRAY <= size <= MAX_ARRAY:
+        raise fail(f"arrayProperties.size must be between {MIN_ARRAY} and {MAX_ARRAY}")
+    return size
+
+
+def children(parent: Job, deps: Dependencies) -> list[Job]:
+    """An array parent's children, created PENDING: ``<parent>:<index>``.
+
+    Child *i* waits for the parent's plain dependencies, for child *i* of each N_TO_N
+    array, and (SEQUENTIAL) for child *i-1* of its own array.
+    """
+    size = parent.array_size or 0
+    out = []
+    for index in range(size):
+        waits = [*deps.plain, *(f"{array}:{index}" for array in deps.n_to_n)]
+        if deps.sequential and index > 0:
+            waits.append(f"{parent.id}:{index - 1}")
+        out.append(
+            replace(
+                parent,
+                id=f"{parent.id}:{index}",
+                arn=f"{parent.arn}:{index}",
+                status=JobStatus.PENDING,
+                submission=Submission(None, parent.submission.trigger),
+                depends_on=tuple(waits),
+                array_index=index,
+                array_parent=parent.id,
             )
-        ids.append(item["jobId"])
-    return tuple(dict.fromkeys(ids))
+        )
+    return out
 
 
 def _merge_pairs(base: tuple[Pair, ...], override: tuple[Pair, ...]) -> tuple[Pair, ...]:
@@ -135,6 +210,10 @@ def build_job(
     timeout = definition.timeout
     if request.get("timeout") is not None:
         timeout = requests.timeout(request["timeout"])
+    size = array_size(request)
+    deps = dependencies(request.get("dependsOn"))
+    if size is None and (deps.n_to_n or deps.sequential):
+        raise fail("dependsOn types N_TO_N and SEQUENTIAL apply to array jobs only")
     return Job(
         id=job_id,
         name=name,
@@ -150,5 +229,6 @@ def build_job(
         retry_strategy=retry,
         timeout=timeout,
         submission=submission,
-        depends_on=depends_on(request.get("dependsOn")),
+        depends_on=deps.job_ids,
+        array_size=size,
     )

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.concurrency import run_in_threadpool
 
-from s3batch.api.app import ApiApp, Protocol
+from s3batch.api.app import DASHBOARD, ApiApp, Protocol
 from s3batch.api.auth import Authenticator
 from s3batch.api.batch import BatchProtocol
 from s3batch.api.cloudtrail import CloudTrailProtocol
@@ -23,6 +23,8 @@ from s3batch.api.secretsmanager import SecretsManagerProtocol
 from s3batch.config import Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.runtime import Runtime
+from s3batch.web.app import dashboard_app
+from s3batch.web.security import LOOPBACK
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def banner(runtime: Runtime, endpoint: str) -> str:
     return "\n".join(
         [
             f"s3batch is up at {endpoint}",
+            f"  dashboard          {endpoint}{DASHBOARD}/"
+            + ("   (sign in with the access key)" if runtime.settings.host not in LOOPBACK else ""),
             f"  access key id      {creds.access_key_id}",
             f"  secret access key  {secret}",
             f"  region             {settings.region}",
@@ -74,7 +78,9 @@ def make_server(runtime: Runtime) -> uvicorn.Server:
     def ready() -> bool:
         return runtime.ready and server is not None and server.started
 
-    app = ApiApp(protocols, auth, ready)
+    settings = runtime.settings
+    web = dashboard_app(services, runtime.credentials, settings.host, settings.region)
+    app = ApiApp(protocols, auth, ready, web)
     config = uvicorn.Config(
         app,
         host=runtime.settings.host,

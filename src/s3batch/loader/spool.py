@@ -16,8 +16,6 @@ from s3batch.loader.readers import Row
 
 #: Size of the pieces the spool is read back in.
 CHUNK = 1024 * 1024
-#: Rows gathered before each write to the spool file.
-BATCH_LINES = 4096
 
 
 class Spool:
@@ -32,26 +30,14 @@ class Spool:
     def write(cls, path: Path, rows: Iterable[Row]) -> Spool:
         """Write ``rows`` to a new file at ``path``; BadRow from ``rows`` propagates."""
         count = 0
-        lines: list[str] = []
         with open(path, "w", encoding="utf-8", newline="\n", buffering=CHUNK) as out:
             for row in rows:
+                # Inlined (not a helper per field): this runs once per field of the file.
+                out.write(
+                    ",".join(["" if v is None else '"' + v.replace('"', '""') + '"' for v in row])
+                )
+                out.write("\n")
                 count += 1
-                # Inlined (not a helper per field): this runs once per row of the file.
-                line = '","'.join(row) if None not in row else '"'  # type: ignore[arg-type]
-                if '"' not in line:
-                    lines.append('"' + line + '"\n')
-                else:  # a NULL or a quote in some value: quote value by value
-                    lines.append(
-                        ",".join(
-                            ["" if v is None else '"' + v.replace('"', '""') + '"' for v in row]
-                        )
-                        + "\n"
-                    )
-                if len(lines) >= BATCH_LINES:
-                    # One write per batch: a text-file write per row costs more than the row.
-                    out.write("".join(lines))
-                    lines.clear()
-            out.write("".join(lines))
         return cls(path, count)
 
     def chunks(self) -> Iterator[bytes]:

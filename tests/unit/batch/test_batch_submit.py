@@ -120,8 +120,15 @@ def test_disabled_queue_refuses_new_jobs(service: BatchService) -> None:
         ),
         ({"parameters": {"n": 3}}, "string values"),
         ({"dependsOn": [{"jobId": "x"}]}, "dependsOn names unknown job x"),
-        ({"dependsOn": [{"type": "SEQUENTIAL"}]}, "dependsOn entries must name a jobId"),
-        ({"arrayProperties": {"size": 2}}, "arrayProperties is not supported"),
+        ({"dependsOn": [{"type": "SEQUENTIAL"}]}, "apply to array jobs only"),
+        ({"dependsOn": [{"type": "N_TO_N"}]}, "dependsOn entries must name a jobId"),
+        ({"dependsOn": [{"jobId": "x", "type": "ALL"}]}, "must be N_TO_N or SEQUENTIAL"),
+        ({"arrayProperties": {"size": 1}}, "between 2 and 10000"),
+        ({"arrayProperties": {"size": 10001}}, "between 2 and 10000"),
+        (
+            {"arrayProperties": {"size": 2}, "dependsOn": [{"jobId": "x", "type": "N_TO_N"}]},
+            "dependsOn names unknown job x",
+        ),
     ],
 )
 def test_invalid_submissions(service: BatchService, extra: dict[str, object], message: str) -> None:

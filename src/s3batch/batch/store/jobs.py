@@ -31,6 +31,7 @@ _TRANSITION_FIELDS = {
     "stopped_at": "stopped_at",
     "stop_request": "stop_request",
     "stop_reason": "stop_reason",
+    "blocked_since": "blocked_since",
 }
 
 
@@ -74,6 +75,10 @@ def _job(row: Row) -> Job:
         depends_on=tuple(json.loads(row["depends_on"])),
         stop_request=row["stop_request"],
         stop_reason=row["stop_reason"],
+        array_size=row["array_size"],
+        array_index=row["array_index"],
+        array_parent=row["array_parent"],
+        blocked_since=row["blocked_since"],
     )
 
 
@@ -90,7 +95,8 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
     cursor = conn.execute(
         "INSERT OR IGNORE INTO jobs (id, name, arn, queue, queue_arn, definition_arn, status, status_reason,"
         " parameters, container, vcpus, memory, retry_strategy, timeout, created_at, idempotency_key,"
-        " trigger_info, depends_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " trigger_info, depends_on, array_size, array_index, array_parent)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             job.id,
             job.name,
@@ -110,6 +116,9 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
             job.submission.idempotency_key,
             None if trigger is None else _dump(trigger),
             _dump(list(job.depends_on)),
+            job.array_size,
+            job.array_index,
+            job.array_parent,
         ),
     )
     if cursor.rowcount != 1:
@@ -169,6 +178,7 @@ def page_jobs(
             "lower(name) = lower(?)" if exact else "lower(name) LIKE lower(?) ESCAPE '\\'"
         )
         args.append(name if exact else _like_prefix(name[:-1]))
+    clauses.extend(_array_and_definition(where, args))
     for key, op in (("before", "<"), ("after", ">")):
         if where.get(key) is not None:
             clauses.append(f"created_at {op} ?")
@@ -181,9 +191,66 @@ def page_jobs(
     return [(r["seq"], _job(r)) for r in conn.execute(sql, [*args, limit])]
 
 
+def _array_and_definition(where: dict[str, object], args: list[object]) -> list[str]:
+    """Clauses for ``array_parent`` (an array's children; otherwise children are left out)
+    and ``definition`` (an ARN, a name, or a name prefix ending in ``*``)."""
+    clauses = []
+    if where.get("array_parent") is not None:
+        clauses.append("array_parent = ?")
+        args.append(where["array_parent"])
+    else:
+        clauses.append("array_parent IS NULL")
+    definition = where.get("definition")
+    if isinstance(definition, str) and definition.startswith("arn:"):
+        clauses.append("definition_arn = ?")
+        args.append(definition)
+    elif isinstance(definition, str):
+        clauses.append("definition_arn LIKE ? ESCAPE '\\'")
+        exact = not definition.endswith("*")
+        name = definition if exact else definition[:-1]
+        pattern = _like_prefix(name)
+        args.append("%:job-definition/" + (pattern[:-1] + ":%" if exact else pattern))
+    return clauses
+
+
+def array_summary(conn: sqlite3.Connection, parent_id: str) -> dict[str, int]:
+    """An array parent's children counted by status."""
+    rows = conn.execute(
+        "SELECT status, count(*) AS n FROM jobs WHERE array_parent = ? GROUP BY status",
+        (parent_id,),
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+def array_children(conn: sqlite3.Connection, parent_id: str) -> list[Job]:
+    """An array parent's children, by index."""
+    rows = conn.execute("SELECT * FROM jobs WHERE array_parent = ? ORDER BY seq", (parent_id,))
+    return [_job(r) for r in rows]
+
+
 def _like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+#: Waiting jobs the scheduler has something to do with: SUBMITTED ones, array parents, and
+#: PENDING ones whose dependencies all succeeded or one failed (others are skipped in SQL,
+#: so a long SEQUENTIAL array costs one scan, not one parsed row per child, each tick).
+_RELEASABLE = """
+SELECT * FROM jobs AS j WHERE status IN ('SUBMITTED', 'PENDING') AND (
+    status = 'SUBMITTED'
+    OR (array_size IS NOT NULL AND array_index IS NULL)
+    OR NOT EXISTS (SELECT 1 FROM json_each(j.depends_on) AS d JOIN jobs AS x ON x.id = d.value
+                   WHERE x.status <> 'SUCCEEDED')
+    OR EXISTS (SELECT 1 FROM json_each(j.depends_on) AS d JOIN jobs AS x ON x.id = d.value
+               WHERE x.status = 'FAILED')
+) ORDER BY seq
+"""
+
+
+def releasable(conn: sqlite3.Connection) -> list[Job]:
+    """SUBMITTED jobs, array parents, and PENDING jobs whose dependencies are settled."""
+    return [_job(r) for r in conn.execute(_RELEASABLE)]
 
 
 def dependency_statuses(conn: sqlite3.Connection, job_ids: Iterable[str]) -> dict[str, JobStatus]:
@@ -198,6 +265,15 @@ def request_stop(conn: sqlite3.Connection, job_id: str, kind: str, reason: str) 
     cursor = conn.execute(
         "UPDATE jobs SET stop_request = ?, stop_reason = ? WHERE id = ? AND status = 'RUNNING'",
         (kind, reason, job_id),
+    )
+    return cursor.rowcount == 1
+
+
+def mark_blocked(conn: sqlite3.Connection, job_id: str, reason: str, since: int) -> bool:
+    """Record why a RUNNABLE head job blocks its queue, and since when (no status move)."""
+    cursor = conn.execute(
+        "UPDATE jobs SET status_reason = ?, blocked_since = ? WHERE id = ? AND status = 'RUNNABLE'",
+        (reason, since, job_id),
     )
     return cursor.rowcount == 1
 

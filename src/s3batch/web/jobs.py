@@ -1,0 +1,173 @@
+"""Dashboard, jobs list, job detail, job logs, and cancel/terminate."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from s3batch.batch.control import JobControl
+from s3batch.batch.errors import JobNotFound
+from s3batch.batch.models import Job
+from s3batch.batch.status import TERMINAL, JobStatus
+from s3batch.batch.supervisor import LOG_GROUP
+from s3batch.errors import S3BatchError
+from s3batch.runtime import Services
+from s3batch.web.render import PAGE_SIZE, PREFIX, Renderer
+from s3batch.web.security import Access
+
+#: Statuses in the order a job goes through them.
+STATUSES = [str(s) for s in JobStatus]
+#: Time-range buttons of the logs page: label → seconds.
+RANGES = {"1h": 3600, "3h": 3 * 3600, "12h": 12 * 3600, "1d": 86400, "3d": 3 * 86400, "1w": 7 * 86400}
+#: How many recent bus events are searched for a job's trigger.
+TRIGGER_SEARCH = 1000
+#: Statuses that hold vCPUs of a compute environment.
+PLACED = {JobStatus.STARTING, JobStatus.RUNNING}
+
+
+class JobPages:
+    """The pages about jobs, queues and compute environments."""
+
+    def __init__(self, services: Services, render: Renderer, access: Access) -> None:
+        self.batch = services.batch
+        self.logs = services.logs
+        self.bus = services.bus
+        self.control = JobControl(services.batch)
+        self.render = render
+        self.access = access
+
+    def dashboard(self, request: Request) -> Response:
+        """Jobs by status, queues with counts per status, compute environments with vCPUs."""
+        jobs = self.batch.list_jobs()
+        totals = Counter(str(j.status) for j in jobs)
+        per_queue = Counter((j.queue, str(j.status)) for j in jobs)
+        queues = [
+            {"q": q, "counts": {s: per_queue[(q.name, s)] for s in STATUSES}}
+            for q in sorted(self.batch.job_queues(), key=lambda q: q.name)
+        ]
+        in_use: Counter[str] = Counter()
+        for job in jobs:
+            if job.status in PLACED and job.compute_environment:
+                in_use[job.compute_environment] += job.container.vcpus
+        envs = [_environment(ce, in_use[ce.name]) for ce in self.batch.compute_environments()]
+        return self.render.page(
+            request, "dashboard.html", totals=totals, statuses=STATUSES, queues=queues, envs=envs
+        )
+
+    def jobs(self, request: Request) -> Response:
+        """Jobs newest first, filtered by queue, status and name, in pages."""
+        q = request.query_params
+        queue, status, name = q.get("queue") or None, q.get("status") or None, q.get("name", "")
+        page = max(int(q.get("page", "1") or 1), 1) if q.get("page", "1").isdigit() else 1
+        try:
+            found = self.batch.list_jobs(queue, JobStatus(status) if status in STATUSES else None)
+        except S3BatchError:
+            found = []
+        found = [j for j in reversed(found) if name.lower() in j.name.lower()]
+        pages = max((len(found) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return self.render.page(
+            request, "jobs.html", jobs=shown, total=len(found), page=page, pages=pages,
+            queues=[x.name for x in self.batch.job_queues()], statuses=STATUSES,
+            queue=queue or "", status=status or "", name=name,
+        )
+
+    def _job(self, request: Request) -> Job | None:
+        try:
+            return self.batch.job(request.path_params["job_id"])
+        except JobNotFound:
+            return None
+
+    def job(self, request: Request) -> Response:
+        """One job: status, reason, parameters, command, masked environment, attempts, trigger."""
+        job = self._job(request)
+        if job is None:
+            return self.render.page(request, "error.html", 404, message="No such job.")
+        env = [(k, self.access.mask(k, v)) for k, v in job.container.environment]
+        return self.render.page(
+            request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
+            stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
+            streams=_streams(job), trigger_event=self._trigger_event(job),
+        )
+
+    def _trigger_event(self, job: Job) -> Any:
+        """The event that submitted the job, when the bus still lists it among recent ones."""
+        trigger = job.submission.trigger
+        event_id = trigger.get("eventId") if isinstance(trigger, dict) else None
+        if not event_id:
+            return None
+        return next((e for e, _ in self.bus.recent_events(TRIGGER_SEARCH) if e.get("id") == event_id), None)
+
+    def stop(self, request: Request) -> Response:
+        """POST: cancel or terminate a job, then back to its page."""
+        job_id, kind = request.path_params["job_id"], request.path_params["kind"]
+        reason = f"{kind.capitalize()}ed from the dashboard"
+        try:
+            (self.control.terminate if kind == "terminate" else self.control.cancel)(job_id, reason)
+        except S3BatchError as exc:
+            return self.render.page(request, "error.html", 400, message=str(exc))
+        return RedirectResponse(f"{PREFIX}/jobs/{job_id}", 303)
+
+    def job_logs(self, request: Request) -> Response:
+        """A job's log: keyword filter, max results, order, time range, live tail while it runs."""
+        job = self._job(request)
+        if job is None:
+            return self.render.page(request, "error.html", 404, message="No such job.")
+        q = request.query_params
+        streams = _streams(job)
+        stream = q.get("stream") or (streams[-1] if streams else "")
+        opts = _log_options(q)
+        lines, error = self._lines(stream, opts) if stream else ([], None)
+        return self.render.page(
+            request, "logs.html", job=job, streams=streams, stream=stream, lines=lines,
+            error=error, ranges=list(RANGES), running=job.status not in TERMINAL, **opts,
+        )
+
+    def _lines(self, stream: str, opts: dict[str, Any]) -> tuple[list[Any], str | None]:
+        start = int((time.time() - RANGES[opts["range"]]) * 1000) if opts["range"] in RANGES else None
+        try:
+            if opts["filter"]:
+                page = self.logs.filter_log_events(
+                    LOG_GROUP, [stream], start_time=start, pattern=opts["filter"], limit=10000
+                )
+                events = [f.event for f in page.events]
+                events = events[-opts["limit"] :] if opts["order"] == "desc" else events[: opts["limit"]]
+            else:
+                events = self.logs.get_log_events(
+                    LOG_GROUP, stream, start_from_head=opts["order"] == "asc",
+                    limit=opts["limit"], start_time=start,
+                ).events
+        except S3BatchError as exc:
+            return [], str(exc)
+        return (events[::-1] if opts["order"] == "desc" else events), None
+
+
+def _log_options(q: Any) -> dict[str, Any]:
+    limit = q.get("limit", "1000")
+    return {
+        "filter": q.get("filter", "").strip(),
+        "limit": min(max(int(limit), 1), 10000) if limit.isdigit() else 1000,
+        "order": "desc" if q.get("order") == "desc" else "asc",
+        "range": q.get("range", "all"),
+    }
+
+
+def _streams(job: Job) -> list[str]:
+    names = [a.log_stream_name for a in job.attempts if a.log_stream_name]
+    if job.container.log_stream_name and job.container.log_stream_name not in names:
+        names.append(job.container.log_stream_name)
+    return names
+
+
+def _environment(ce: Any, in_use: float) -> dict[str, Any]:
+    resources = ce.spec.get("computeResources") if isinstance(ce.spec, dict) else None
+    resources = resources if isinstance(resources, dict) else {}
+    return {
+        "name": ce.name, "type": ce.type, "model": ce.compute_type, "state": ce.state,
+        "status": "VALID", "min": resources.get("minvCpus", 0),
+        "desired": resources.get("desiredvCpus", in_use), "max": ce.max_vcpus, "in_use": in_use,
+    }

@@ -1,0 +1,224 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright) against ``s3batch up``.
+
+Each test does what a user does: upload and watch the counts change, read and filter a job's
+log, cancel a queued job, replay a dead letter, upload from the objects page. The main pages
+are saved to ``docs/`` as screenshots (the README shows the dashboard).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from s3batch.cli.child import ChildServer
+from s3batch.stack.model import default_text
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+
+#: Debian's chromium, installed by .ci/run (never `playwright install`).
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+BUCKET = "s3-eventbridge-batch"
+UI = "/_s3batch/ui"
+PERSONS = b"1,ada@example.com,CA,90210,1 Main St\n2,bob@example.com,NY,10001,2 Side St\n"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"),
+]
+
+
+def dashboard_stack() -> dict[str, Any]:
+    """The default stack plus a queue whose only compute environment is DISABLED (jobs wait there)."""
+    stack = yaml.safe_load(default_text())
+    held = dict(stack["computeEnvironments"][0], computeEnvironmentName="held", state="DISABLED")
+    stack["computeEnvironments"].append(held)
+    stack["jobQueues"].append({
+        "jobQueueName": "held", "state": "ENABLED", "priority": 1,
+        "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "held"}],
+    })
+    return stack
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
+    """A server running the tutorial pipeline (embedded PostgreSQL and DuckDB)."""
+    root = tmp_path_factory.mktemp("dashboard")
+    stack = root / "stack.yaml"
+    stack.write_text(yaml.safe_dump(dashboard_stack(), sort_keys=False))
+    srv = ChildServer(root / "data", extra_args=("--stack", str(stack)))
+    srv.start(timeout=120)
+    yield srv
+    assert srv.stop() == 0, srv.log()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless chromium."""
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: ChildServer) -> Iterator[Any]:
+    """A fresh 1280×800 tab that accepts confirm() dialogs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.endpoint)
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.on("dialog", lambda dialog: dialog.accept())
+    yield tab
+    context.close()
+
+
+def client(server: ChildServer, service: str) -> Any:
+    """A boto3 client of the server."""
+    return boto3.client(service, **server.client_kwargs())  # type: ignore[call-overload]
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot into docs/."""
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / name), full_page=True)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
+    """Poll until ``check()`` is truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def count(page: Any, status: str) -> Any:
+    """The dashboard's overview count for a status."""
+    return page.locator(f'.counts [data-status="{status}"] .num')
+
+
+def test_an_upload_turns_into_a_succeeded_count_without_a_reload(page: Any, server: ChildServer) -> None:
+    page.goto(UI + "/")
+    sync_api.expect(count(page, "SUCCEEDED")).to_have_text("0")
+    sync_api.expect(page.locator("text=held").first).to_be_visible()
+    client(server, "s3").put_object(Bucket=BUCKET, Key="persons.csv", Body=PERSONS)
+    sync_api.expect(count(page, "SUCCEEDED")).to_have_text("1")  # live update, same page
+    queue_link = page.locator('tr[data-queue="update-RDS-data-from-S3"] a[data-queue-status="SUCCEEDED"]')
+    sync_api.expect(queue_link).to_have_text("1")
+    shot(page, "dashboard.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "dashboard-narrow.png")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    queue_link.click()
+    sync_api.expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    sync_api.expect(page.locator("table.jobs")).to_contain_text("load-persons")
+
+
+def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, server: ChildServer) -> None:
+    page.goto(UI + "/jobs?status=SUCCEEDED")
+    page.locator("table.jobs a", has_text="load-persons").first.click()
+    sync_api.expect(page.locator("#job-status")).to_have_text("SUCCEEDED")
+    sync_api.expect(page.locator("#trigger")).to_contain_text("S3-Source-Batch-Target")
+    sync_api.expect(page.locator("#trigger-event")).to_contain_text('"key": "persons.csv"')
+    sync_api.expect(page.locator("#cancel")).to_have_count(0)
+    shot(page, "job.png")
+    page.get_by_role("link", name="View logs").click()
+    log = page.locator("table.log tbody")
+    sync_api.expect(log).to_contain_text("Loaded 2 rows")
+    everything = log.locator("tr").count()
+    page.fill("#filter", "COPY")
+    page.click("#apply")
+    sync_api.expect(page).to_have_url(re.compile(r"filter=COPY"))
+    rows = log.locator("tr")
+    assert 0 < rows.count() < everything
+    for text in rows.locator(".msg").all_inner_texts():
+        assert "COPY" in text
+    page.get_by_role("link", name="1d", exact=True).click()
+    sync_api.expect(page.locator(".ranges .on")).to_have_text("1d")
+    page.goto(page.url.replace("filter=COPY", "filter="))
+    shot(page, "logs.png")
+
+
+def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer) -> None:
+    job = client(server, "batch").submit_job(
+        jobName="waits", jobQueue="held", jobDefinition="update-RDS-data-from-S3",
+        parameters={"bucket": BUCKET, "key": "none.csv"},
+    )
+    page.goto(f"{UI}/jobs/{job['jobId']}")
+    sync_api.expect(page.locator("#job-status")).to_have_text("RUNNABLE")
+    page.click("#cancel")
+    sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
+    sync_api.expect(page.locator("main")).to_contain_text("Canceled from the dashboard")
+    [described] = client(server, "batch").describe_jobs(jobs=[job["jobId"]])["jobs"]
+    assert described["status"] == "FAILED"
+
+
+def test_a_dead_letter_is_replayed_from_the_events_page(page: Any, server: ChildServer) -> None:
+    events = client(server, "events")
+    events.put_rule(Name="broken-hook", EventPattern=json.dumps({"detail-type": ["dashboard test"]}))
+    events.put_targets(Rule="broken-hook", Targets=[{
+        "Id": "hook", "Arn": f"{server.endpoint}/_s3batch/no-such-hook",
+        "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:dlq"},
+    }])
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "dashboard test", "Detail": "{}"}])
+    page.goto(UI + "/events")
+    replay = page.locator("#dead-letters button.replay")
+    sync_api.expect(replay).to_have_count(1)
+    sync_api.expect(page.locator("#rules")).to_contain_text("S3-Source-Batch-Target")
+    shot(page, "events.png")
+    action = page.locator("#dead-letters form").first.get_attribute("action")
+    replay.click()
+    # The replayed letter is gone; the hook still fails, so a new letter may take its place.
+    sync_api.expect(page.locator(f'#dead-letters form[action="{action}"]')).to_have_count(0)
+    page.fill('textarea[name="pattern"]', '{"source": ["aws.s3"]}')
+    page.get_by_role("button", name="Test").click()
+    sync_api.expect(page.locator("#test-result")).to_have_text("Matches")
+
+
+def test_an_upload_from_the_objects_page_runs_the_pipeline(page: Any, server: ChildServer) -> None:
+    page.goto(f"{UI}/objects/{BUCKET}")
+    page.set_input_files("#upload-file", files=[{
+        "name": "more-persons.csv", "mimeType": "text/csv",
+        "buffer": PERSONS + b"3,cy@example.com,TX,73301,3 Elm St\n",
+    }])
+    page.get_by_role("button", name="Upload").click()
+    sync_api.expect(page.locator("#upload-status")).to_contain_text("Uploaded more-persons.csv")
+    sync_api.expect(page.locator("#live")).to_contain_text("more-persons.csv")
+    shot(page, "objects.png")
+    batch = client(server, "batch")
+
+    def loaded() -> bool:
+        jobs = batch.list_jobs(jobQueue="update-RDS-data-from-S3", jobStatus="SUCCEEDED")["jobSummaryList"]
+        return len(jobs) == 2
+
+    eventually(loaded)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").last.click()
+    assert Path(download.value.path()).read_bytes().startswith(b"1,ada@example.com")
+
+
+def test_secrets_never_reach_a_page(page: Any, server: ChildServer) -> None:
+    secret = server.credentials.secret_access_key
+    for path in ("/", "/jobs", "/events", "/objects", f"/objects/{BUCKET}", "/loads"):
+        page.goto(UI + path)
+        assert secret not in page.content()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not CHROMIUM.exists(), reason="no chromium")
+def test_the_root_sends_a_browser_to_the_dashboard(page: Any) -> None:
+    page.goto("/")
+    sync_api.expect(page).to_have_url(re.compile(re.escape(UI) + "/$"))
