@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -17,9 +18,28 @@ import pytest
 
 from s3batch.cli.child import free_port
 
+#: Servers started by the running test, stopped after it even when it fails.
+_started: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_servers() -> Iterator[None]:
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.terminate()  # SIGTERM: `up` also stops its embedded PostgreSQL
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
 
 def _start(data_dir: Path, port: int, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -36,6 +56,9 @@ def _start(data_dir: Path, port: int, env: dict[str, str], *args: str) -> subpro
         text=True,
         env=env,
     )
+    _started.append(proc)
+    return proc
+
 
 
 def _wait_banner(proc: subprocess.Popen[str]) -> str:
