@@ -191,7 +191,9 @@ class Runtime:
         """Start the databases the stack embeds and every background loop."""
         self._start_databases()
         s = self.services
-        self.engine = BatchEngine(s.batch, ProcessRunner(self.clock), s.logs, self.job_environment(), self.clock)
+        runner = ProcessRunner(self.clock)
+        self.engine = BatchEngine(s.batch, runner, s.logs, self.job_environment(), self.clock)
+        runner.on_exit = self.engine.wake
         target = BatchJobTarget(s.batch, on_submit=self.engine.wake)
         targets: dict[str, Target] = {"batch": target, "logs": LogGroupTarget(s.logs), "http": HttpTarget()}
         dispatcher = Dispatcher(self.db, self.clock, targets)

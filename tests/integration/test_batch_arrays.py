@@ -329,3 +329,16 @@ def test_job_state_time_limit_actions_hold_a_job_too_big(batch: Any) -> None:
     assert held["statusReason"].startswith("MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE")
     batch.cancel_job(jobId=big, reason="unblock")
     assert wait(batch, big, "FAILED")["statusReason"] == "unblock"
+
+
+def test_terminate_the_parent_stops_running_children(batch: Any) -> None:
+    parent = submit(batch, "import time; time.sleep(30)", size=2)
+    deadline = time.monotonic() + 15
+    while len(children(batch, parent, "RUNNING")) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    batch.terminate_job(jobId=parent, reason="stop them")
+    done = wait(batch, parent, "FAILED", timeout=20)
+    assert done["statusReason"] == "Array Child Job failed"
+    kids = describe(batch, f"{parent}:0", f"{parent}:1")
+    assert {(k["status"], k["statusReason"]) for k in kids} == {("FAILED", "stop them")}

@@ -46,6 +46,12 @@ def dashboard_stack() -> dict[str, Any]:
     stack = yaml.safe_load(default_text())
     held = dict(stack["computeEnvironments"][0], computeEnvironmentName="held", state="DISABLED")
     stack["computeEnvironments"].append(held)
+    secretive = json.loads(json.dumps(stack["jobDefinitions"][0]))
+    secretive["jobDefinitionName"] = "secretive"
+    secretive["containerProperties"]["environment"] = [
+        {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}, {"name": "TABLE", "value": "persons"},
+    ]
+    stack["jobDefinitions"].append(secretive)
     stack["jobQueues"].append({
         "jobQueueName": "held", "state": "ENABLED", "priority": 1,
         "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "held"}],
@@ -126,6 +132,9 @@ def test_an_upload_turns_into_a_succeeded_count_without_a_reload(page: Any, serv
     queue_link.click()
     sync_api.expect(page.locator("table.jobs tbody tr")).to_have_count(1)
     sync_api.expect(page.locator("table.jobs")).to_contain_text("load-persons")
+    page.select_option('select[name="since"]', "1h")
+    page.get_by_role("button", name="Filter").click()
+    sync_api.expect(page.locator("table.jobs tbody tr")).to_have_count(1)
 
 
 def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, server: ChildServer) -> None:
@@ -139,6 +148,7 @@ def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, 
     page.get_by_role("link", name="View logs").click()
     log = page.locator("table.log tbody")
     sync_api.expect(log).to_contain_text("Loaded 2 rows")
+    shot(page, "logs.png")
     everything = log.locator("tr").count()
     page.fill("#filter", "COPY")
     page.click("#apply")
@@ -149,22 +159,42 @@ def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, 
         assert "COPY" in text
     page.get_by_role("link", name="1d", exact=True).click()
     sync_api.expect(page.locator(".ranges .on")).to_have_text("1d")
-    page.goto(page.url.replace("filter=COPY", "filter="))
-    shot(page, "logs.png")
+    page.fill('input[name="start"]', "2000-01-01T00:00:00")
+    page.get_by_role("button", name="Custom range").click()
+    sync_api.expect(log).to_contain_text("COPY 2")  # the keyword filter is kept
+    page.fill('input[name="start"]', "2999-01-01T00:00:00")
+    page.get_by_role("button", name="Custom range").click()
+    sync_api.expect(log).to_contain_text("No events")
 
 
 def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer) -> None:
     job = client(server, "batch").submit_job(
-        jobName="waits", jobQueue="held", jobDefinition="update-RDS-data-from-S3",
+        jobName="waits", jobQueue="held", jobDefinition="secretive",
         parameters={"bucket": BUCKET, "key": "none.csv"},
     )
     page.goto(f"{UI}/jobs/{job['jobId']}")
     sync_api.expect(page.locator("#job-status")).to_have_text("RUNNABLE")
+    assert "hunter2-do-not-show" not in page.content()
+    sync_api.expect(page.locator("main")).to_contain_text("DB_PASSWORD")
     page.click("#cancel")
     sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
     sync_api.expect(page.locator("main")).to_contain_text("Canceled from the dashboard")
     [described] = client(server, "batch").describe_jobs(jobs=[job["jobId"]])["jobs"]
     assert described["status"] == "FAILED"
+
+
+def test_an_array_job_lists_its_children(page: Any, server: ChildServer) -> None:
+    job = client(server, "batch").submit_job(
+        jobName="fan-out", jobQueue="held", jobDefinition="update-RDS-data-from-S3",
+        arrayProperties={"size": 3}, parameters={"bucket": BUCKET, "key": "none.csv"},
+    )
+    page.goto(f"{UI}/jobs/{job['jobId']}")
+    sync_api.expect(page.locator("main")).to_contain_text("parent of 3 children")
+    sync_api.expect(page.locator("#children tbody tr")).to_have_count(3)
+    page.locator("#children tbody a").first.click()
+    sync_api.expect(page.locator("main")).to_contain_text("child 0 of 3")
+    page.click("#cancel")
+    sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
 
 
 def test_a_dead_letter_is_replayed_from_the_events_page(page: Any, server: ChildServer) -> None:

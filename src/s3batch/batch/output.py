@@ -1,13 +1,13 @@
 """Reading a process's stdout and stderr line by line as they are written.
 
-One thread per process waits on both pipes at once, splits what arrives into lines, stamps
-each line with the time it was read and hands every batch that was ready together to a
-callback (so a chatty job costs one log write per burst, not per line). Lines longer than
-a CloudWatch event (256 KiB) are split; empty lines are dropped, as the awslogs driver does.
+One :class:`OutputMux` thread waits on the pipes of every running job at once (a thread
+per job would cost a thread start per job), splits what arrives into lines, stamps each
+line with the time it was read and hands every batch that was ready together to a callback
+(so a chatty job costs one log write per burst, not per line). Lines longer than a
+CloudWatch event (256 KiB) are split; empty lines are dropped, as the awslogs driver does.
 
-The callbacks hand batches to one :class:`LogWriter` thread that does every write: pump
-threads come and go with jobs, and a sink backed by the state store would otherwise open a
-database connection in each of them.
+The callbacks hand batches to one :class:`LogWriter` thread that does every write, so the
+reading thread never waits on the database.
 """
 
 from __future__ import annotations
@@ -26,52 +26,62 @@ logger = logging.getLogger(__name__)
 
 #: The largest CloudWatch Logs event message (bytes) before a line is split.
 MAX_LINE = 256 * 1024 - 26
-#: How often the thread checks whether it was told to give up.
-POLL_SECONDS = 0.1
 
 Events = list[tuple[int, str]]
 
 
-class OutputPump(threading.Thread):
-    """Pumps lines from pipes to a callback until every pipe is closed (or :meth:`abandon`)."""
+class OutputPump:
+    """Pumps lines from one process's pipes to a callback until every pipe is closed (or
+    :meth:`abandon`); an :class:`OutputMux` thread does the reading."""
 
     def __init__(
-        self, pipes: list[IO[bytes]], clock: Clock, emit: Callable[[Events], None], name: str
+        self,
+        pipes: list[IO[bytes]],
+        clock: Clock,
+        emit: Callable[[Events], None],
+        mux: OutputMux,
+        on_eof: Callable[[], None] = lambda: None,
     ) -> None:
-        super().__init__(name=name, daemon=True)
         self._pipes = pipes
         self._clock = clock
         self._emit = emit
-        self._abandoned = threading.Event()
+        self._mux = mux
+        self._on_eof = on_eof
+        self._done = threading.Event()
         self._stderr = pipes[-1].fileno() if len(pipes) > 1 else -1
+        self.partial: dict[int, bytes] = {p.fileno(): b"" for p in pipes}
         #: The last line the process wrote to stderr: why it failed, usually.
         self.last_error_line: str | None = None
 
-    def abandon(self) -> None:
-        """Stop reading (a descendant still holds a pipe open); the thread closes the pipes."""
-        self._abandoned.set()
-        self.join(timeout=1.0)
+    @property
+    def fds(self) -> list[int]:
+        """The pipes' file descriptors."""
+        return list(self.partial)
 
-    def run(self) -> None:
-        """Read until end of file on every pipe."""
-        partial: dict[int, bytes] = {p.fileno(): b"" for p in self._pipes}
-        with selectors.DefaultSelector() as selector:
-            for pipe in self._pipes:
-                selector.register(pipe.fileno(), selectors.EVENT_READ)
-            while selector.get_map() and not self._abandoned.is_set():
-                batch: Events = []
-                for key, _ in selector.select(timeout=POLL_SECONDS):
-                    fd = int(key.fd)
-                    data = os.read(fd, 65536)
-                    if not data:
-                        selector.unregister(fd)
-                    self._split(partial, fd, data, batch)
-                self._send(batch)
-        self._send([(self._now(), _text(rest)) for rest in partial.values() if rest])
+    def start(self) -> None:
+        """Start reading (on the mux thread)."""
+        self._mux.add(self)
+
+    def is_alive(self) -> bool:
+        """Whether some pipe is still open."""
+        return not self._done.is_set()
+
+    def abandon(self) -> None:
+        """Stop reading (a descendant still holds a pipe open); the pipes are closed."""
+        self._mux.drop(self)
+        self._done.wait(timeout=1.0)
+
+    def finish(self) -> None:
+        """Hand over what is left, close the pipes and report the end (mux thread)."""
+        self.send([(self._now(), _text(rest)) for rest in self.partial.values() if rest])
         for pipe in self._pipes:
             pipe.close()
+        self._done.set()
+        _quietly(self._on_eof)
 
-    def _split(self, partial: dict[int, bytes], fd: int, data: bytes, batch: Events) -> None:
+    def split(self, fd: int, data: bytes, batch: Events) -> None:
+        """Add the complete lines of ``data`` read from ``fd`` to ``batch`` (empty: end of file)."""
+        partial = self.partial
         now = self._now()
         if not data:  # end of file: the last line had no newline
             rest, partial[fd] = partial[fd], b""
@@ -89,7 +99,8 @@ class OutputPump(threading.Thread):
             self.last_error_line = kept[-1][1]
         batch.extend(kept)
 
-    def _send(self, batch: Events) -> None:
+    def send(self, batch: Events) -> None:
+        """Hand a batch of lines to the callback; a failing callback is logged."""
         batch = [(ts, message) for ts, message in batch if message]
         if not batch:
             return
@@ -102,6 +113,95 @@ class OutputPump(threading.Thread):
 
     def _now(self) -> int:
         return int(self._clock.now().timestamp() * 1000)
+
+
+class OutputMux:
+    """One thread that reads the pipes of every running job: a selector, not a thread per job."""
+
+    def __init__(self, name: str = "job-output") -> None:
+        self._name = name
+        self._changes: queue.SimpleQueue[tuple[bool, OutputPump]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def add(self, pump: OutputPump) -> None:
+        """Start reading ``pump``'s pipes."""
+        self._change(True, pump)
+
+    def drop(self, pump: OutputPump) -> None:
+        """Stop reading ``pump``'s pipes, and finish it."""
+        self._change(False, pump)
+
+    def _change(self, add: bool, pump: OutputPump) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+        self._changes.put((add, pump))
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already
+
+    def _run(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                batches: dict[OutputPump, Events] = {}
+                for key, _ in selector.select():
+                    if key.fd == self._wake_r:
+                        os.read(self._wake_r, 4096)
+                        self._apply_changes(selector)
+                        continue
+                    pump = key.data
+                    if not _registered(selector, int(key.fd), pump):
+                        continue  # dropped earlier in this round: its pipes are closed
+                    try:
+                        data = os.read(int(key.fd), 65536)
+                    except OSError:
+                        logger.exception(
+                            "reading job output failed", extra={"action": "job_output"}
+                        )
+                        data = b""
+                    if not data:
+                        selector.unregister(key.fd)
+                    pump.split(int(key.fd), data, batches.setdefault(pump, []))
+                for pump, batch in batches.items():
+                    pump.send(batch)
+                    if pump.is_alive() and not any(_registered(selector, fd) for fd in pump.fds):
+                        pump.finish()
+
+    def _apply_changes(self, selector: selectors.BaseSelector) -> None:
+        while not self._changes.empty():
+            add, pump = self._changes.get()
+            if add:
+                for fd in pump.fds:
+                    selector.register(fd, selectors.EVENT_READ, pump)
+                continue
+            for fd in pump.fds:
+                if _registered(selector, fd):
+                    selector.unregister(fd)
+            if pump.is_alive():
+                pump.finish()
+
+
+def _registered(selector: selectors.BaseSelector, fd: int, pump: OutputPump | None = None) -> bool:
+    """Whether ``fd`` is watched (for ``pump``, when given)."""
+    try:
+        key = selector.get_key(fd)
+    except KeyError:
+        return False
+    return pump is None or key.data is pump
+
+
+def _quietly(hook: Callable[[], None]) -> None:
+    """Call a notification hook; a failing one is logged, never raised into the pipes."""
+    try:
+        hook()
+    except Exception:
+        logger.exception("output hook failed", extra={"action": "job_output"})
 
 
 def _text(line: bytes) -> str:
@@ -125,10 +225,15 @@ class LogWriter:
                 self._thread.start()
         self._queue.put(write)
 
-    def flushed(self) -> threading.Event:
-        """An event set once every write submitted so far has run."""
+    def flushed(self, then: Callable[[], None] = lambda: None) -> threading.Event:
+        """An event set once every write submitted so far has run; ``then`` is called after."""
         done = threading.Event()
-        self.submit(done.set)
+
+        def mark() -> None:
+            done.set()
+            _quietly(then)
+
+        self.submit(mark)
         return done
 
     def _run(self) -> None:

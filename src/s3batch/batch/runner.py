@@ -14,14 +14,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from s3batch.batch.errors import CannotStart
 from s3batch.batch.models import Job
-from s3batch.batch.output import LogWriter, OutputPump
+from s3batch.batch.output import LogWriter, OutputMux, OutputPump
 from s3batch.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -164,9 +164,14 @@ class ProcessHandle:
     """A job process: its own process group, with output pumped to the log sink."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], pump: OutputPump, writer: LogWriter
+        self,
+        process: subprocess.Popen[bytes],
+        pump: OutputPump,
+        writer: LogWriter,
+        on_exit: Callable[[], None] = lambda: None,
     ) -> None:
         self.process = process
+        self._on_exit = on_exit
         self.pid = process.pid
         self.pgid = process.pid  # start_new_session: the process leads its own group
         self._pump = pump
@@ -188,7 +193,7 @@ class ProcessHandle:
                 if time.monotonic() - self._exited_at < DRAIN_SECONDS:
                     return None
                 self._pump.abandon()
-            self._flushed = self._writer.flushed()
+            self._flushed = self._writer.flushed(then=self._on_exit)
         if not self._flushed.is_set():
             return None
         return Outcome.from_returncode(returncode, self._pump.last_error_line)
@@ -204,9 +209,13 @@ class ProcessHandle:
 class ProcessRunner:
     """Runs each attempt as a local process in its own process group."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, on_exit: Callable[[], None] = lambda: None) -> None:
         self.clock = clock
         self.writer = LogWriter()
+        self.mux = OutputMux()
+        #: Called (from another thread) when a job's output ends and when it is stored: the
+        #: engine's wake, so an exit is recorded at once instead of at the next poll.
+        self.on_exit = on_exit
 
     def start(self, launch: Launch, sink: LogSink) -> ProcessHandle:
         """Start the attempt's command with its environment, stdin closed, output to ``sink``.
@@ -234,7 +243,8 @@ class ProcessRunner:
             lambda events: self.writer.submit(
                 lambda: sink.append(launch.log_group, launch.log_stream, events)
             ),
-            name=f"job-output-{launch.job_id}",
+            self.mux,
+            on_eof=lambda: self.on_exit(),
         )
         pump.start()
         logger.info(
@@ -244,7 +254,7 @@ class ProcessRunner:
             process.pid,
             extra={"action": "start_process"},
         )
-        return ProcessHandle(process, pump, self.writer)
+        return ProcessHandle(process, pump, self.writer, lambda: self.on_exit())
 
 
 def _start_failure(launch: Launch, exc: OSError) -> str:

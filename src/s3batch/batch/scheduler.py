@@ -52,9 +52,13 @@ class Scheduler:
         self.db = db
         self.clock = clock
 
+    def has_work(self) -> bool:
+        """Whether some job waits for the scheduler (an index probe)."""
+        return store.any_in(self.db.conn, QUEUED)
+
     def tick(self) -> int:
         """Run one scheduling cycle; return how many jobs moved."""
-        if not store.any_in(self.db.conn, QUEUED):
+        if not self.has_work():
             return 0
         with self.db.transaction() as conn:
             moved = self._release(conn)

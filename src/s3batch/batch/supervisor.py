@@ -46,7 +46,7 @@ def log_stream_name(definition_name: str, job_id: str, attempt: int) -> str:
 
 
 @dataclass
-class _Running:
+class Running:
     """Supervisor-side state of one running attempt."""
 
     job: Job
@@ -80,7 +80,7 @@ class Supervisor:
         self.clock = clock
         self.kill_grace = kill_grace
         self.stop_grace = stop_grace
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, Running] = {}
         #: Moves collected while reaping, committed together.
         self._pending: list[Move] | None = None
         self._stopping = False
@@ -104,14 +104,29 @@ class Supervisor:
 
         The processes start first; their RUNNING moves are then committed together.
         """
+        failed, started = self.spawn_placed()
+        return failed + self.record_started(started)
+
+    def spawn_placed(self) -> tuple[int, list[Running]]:
+        """Start the processes of STARTING jobs not started yet (no RUNNING move yet).
+
+        Returns how many could not start (recorded) and the started ones, for
+        :meth:`record_started`.
+        """
         if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
-            return 0
+            return 0, []
         placed = store.list_jobs(self.service.db.conn, statuses=[S.STARTING])
         spawned = [self._spawn(job) for job in placed if job.id not in self._running]
         failed = sum(1 for run in spawned if isinstance(run, int))
-        started = [run for run in spawned if isinstance(run, _Running)]
+        started = [run for run in spawned if isinstance(run, Running)]
+        for run in started:  # watched at once: an exit may be recorded with the RUNNING move
+            self._running[run.job.id] = run
+        return failed, started
+
+    def record_started(self, started: list[Running]) -> int:
+        """Open the started attempts' log streams and move them RUNNING, in one transaction."""
         if not started:
-            return failed
+            return 0
         moves = [
             Move(
                 run.job.id,
@@ -128,17 +143,21 @@ class Supervisor:
             )
             for run in started
         ]
-        moved = failed
-        for run, job in zip(started, self.service.transition_many(moves), strict=True):
+        with self.service.db.transaction():
+            for run in started:
+                self._open_stream(run.log_stream)
+            recorded = self.service.transition_many(moves)
+        moved = 0
+        for run, job in zip(started, recorded, strict=True):
             if job is None:  # the job was moved meanwhile (terminated): do not run it
+                self._running.pop(run.job.id, None)
                 run.handle.kill(signal.SIGKILL)
                 wait(run.handle, timeout=3.0)
                 continue
-            self._running[run.job.id] = run
             moved += 1
         return moved
 
-    def _spawn(self, job: Job) -> _Running | int:
+    def _spawn(self, job: Job) -> Running | int:
         """Start a placed job's process; when it cannot start, record that (and return 1)."""
         number = job.attempt_number
         stream = log_stream_name(job.definition_name, job.id, number)
@@ -151,17 +170,17 @@ class Supervisor:
             stream,
             self.job_env.workdir,
         )
-        self._open_stream(stream)
         try:
             handle = self.runner.start(launch, self.log_sink)
         except CannotStart as exc:
+            self._open_stream(stream)
             now = self._now()
             attempt = Attempt(now, now, FAILED_TO_START, None, exc.message[:255], stream)
             return self._end(job, S.STARTING, attempt, retry=True)
-        return _Running(job, number, handle, self._now(), stream)
+        return Running(job, number, handle, self._now(), stream)
 
     def _open_stream(self, stream: str) -> None:
-        """Create the attempt's log stream up front, so it is listed even before any output."""
+        """Create the attempt's log stream as it starts, so it is listed even before any output."""
         try:
             self.log_sink.append(LOG_GROUP, stream, [])
         except Exception:  # logs are best effort: never keep a job from starting
@@ -173,6 +192,13 @@ class Supervisor:
 
     def reap(self) -> int:
         """Record ended attempts and signal overrunning or terminated ones; return how many jobs moved."""
+        return self.record(self.collect())
+
+    def collect(self) -> list[Move]:
+        """Signal overrunning or terminated attempts; return the moves that record ended ones.
+
+        Nothing is written: :meth:`record` does that, in the caller's transaction if any.
+        """
         if self._running:
             self._poll_stop_requests()
         self._pending = []  # outcomes are recorded together: one commit per tick, not per job
@@ -187,6 +213,10 @@ class Supervisor:
             moves, self._pending = self._pending, None
         finally:
             self._pending = None
+        return moves
+
+    def record(self, moves: list[Move]) -> int:
+        """Write moves from :meth:`collect`; return how many took."""
         if not moves:
             return 0
         return sum(job is not None for job in self.service.transition_many(moves))
@@ -200,7 +230,7 @@ class Supervisor:
                 run.stop_reason = reason or TERMINATED
                 self._terminate(run, self._now())
 
-    def _enforce_timeout(self, run: _Running) -> None:
+    def _enforce_timeout(self, run: Running) -> None:
         now = self._now()
         if run.term_sent_at is None:
             timeout = run.job.timeout
@@ -212,11 +242,11 @@ class Supervisor:
             run.killed = True
             run.handle.kill(signal.SIGKILL)
 
-    def _terminate(self, run: _Running, now: int) -> None:
+    def _terminate(self, run: Running, now: int) -> None:
         run.term_sent_at = now
         run.handle.kill(signal.SIGTERM)
 
-    def _record(self, run: _Running, outcome: Outcome) -> int:
+    def _record(self, run: Running, outcome: Outcome) -> int:
         reason = run.stop_reason or (TIMED_OUT if run.timed_out else EXITED)
         attempt = Attempt(
             run.started_at, self._now(), reason, outcome.exit_code, outcome.reason, run.log_stream

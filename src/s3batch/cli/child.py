@@ -81,7 +81,11 @@ class ChildServer:
             self.proc = subprocess.Popen(
                 [*args, *self.extra_args], env=self.env(), stdout=log, stderr=log
             )
-        self._wait_healthy(timeout)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def _wait_healthy(self, timeout: float) -> None:
         assert self.proc is not None

@@ -60,6 +60,8 @@ class Guard:
         return endpoint
 
     async def _refuse(self, request: Request, browser: str | None, user: str | None, open_page: bool) -> Response | None:
+        if not self.access.host_ok(request.headers.get("host", "")):
+            return Response("the dashboard answers loopback names only (bind --host to sign in from elsewhere)", 421)
         if self.access.login_required and user is None and not open_page:
             if request.method == "GET":
                 target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))

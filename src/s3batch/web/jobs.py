@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -62,18 +63,20 @@ class JobPages:
         """Jobs newest first, filtered by queue, status and name, in pages."""
         q = request.query_params
         queue, status, name = q.get("queue") or None, q.get("status") or None, q.get("name", "")
-        page = max(int(q.get("page", "1") or 1), 1) if q.get("page", "1").isdigit() else 1
+        since = q.get("since", "")
+        page = max(int(q["page"]), 1) if q.get("page", "").isdigit() else 1
         try:
             found = self.batch.list_jobs(queue, JobStatus(status) if status in STATUSES else None)
         except S3BatchError:
             found = []
-        found = [j for j in reversed(found) if name.lower() in j.name.lower()]
+        after = int((time.time() - RANGES[since]) * 1000) if since in RANGES else 0
+        found = [j for j in reversed(found) if name.lower() in j.name.lower() and j.created_at >= after]
         pages = max((len(found) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return self.render.page(
             request, "jobs.html", jobs=shown, total=len(found), page=page, pages=pages,
             queues=[x.name for x in self.batch.job_queues()], statuses=STATUSES,
-            queue=queue or "", status=status or "", name=name,
+            queue=queue or "", status=status or "", name=name, since=since, ranges=list(RANGES),
         )
 
     def _job(self, request: Request) -> Job | None:
@@ -92,7 +95,15 @@ class JobPages:
             request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
             stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
             streams=_streams(job), trigger_event=self._trigger_event(job),
+            children=self._children(job),
         )
+
+    def _children(self, job: Job) -> list[Job]:
+        """An array parent's children by index (none for other jobs)."""
+        if not job.is_array_parent:
+            return []
+        found = [j for j in self.batch.list_jobs(job.queue) if j.array_parent == job.id]
+        return sorted(found, key=lambda j: j.array_index or 0)
 
     def _trigger_event(self, job: Job) -> Any:
         """The event that submitted the job, when the bus still lists it among recent ones."""
@@ -128,18 +139,18 @@ class JobPages:
         )
 
     def _lines(self, stream: str, opts: dict[str, Any]) -> tuple[list[Any], str | None]:
-        start = int((time.time() - RANGES[opts["range"]]) * 1000) if opts["range"] in RANGES else None
+        start, end = _window(opts)
         try:
             if opts["filter"]:
                 page = self.logs.filter_log_events(
-                    LOG_GROUP, [stream], start_time=start, pattern=opts["filter"], limit=10000
+                    LOG_GROUP, [stream], start_time=start, end_time=end, pattern=opts["filter"], limit=10000
                 )
                 events = [f.event for f in page.events]
                 events = events[-opts["limit"] :] if opts["order"] == "desc" else events[: opts["limit"]]
             else:
                 events = self.logs.get_log_events(
                     LOG_GROUP, stream, start_from_head=opts["order"] == "asc",
-                    limit=opts["limit"], start_time=start,
+                    limit=opts["limit"], start_time=start, end_time=end,
                 ).events
         except S3BatchError as exc:
             return [], str(exc)
@@ -153,7 +164,26 @@ def _log_options(q: Any) -> dict[str, Any]:
         "limit": min(max(int(limit), 1), 10000) if limit.isdigit() else 1000,
         "order": "desc" if q.get("order") == "desc" else "asc",
         "range": q.get("range", "all"),
+        "start": q.get("start", ""),
+        "end": q.get("end", ""),
     }
+
+
+def _window(opts: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Epoch-ms bounds of a log query: a preset range, or custom ISO start/end (UTC)."""
+    if opts["range"] in RANGES:
+        return int((time.time() - RANGES[opts["range"]]) * 1000), None
+    if opts["range"] != "custom":
+        return None, None
+    return _epoch_ms(opts["start"]), _epoch_ms(opts["end"])
+
+
+def _epoch_ms(text: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
 
 
 def _streams(job: Job) -> list[str]:

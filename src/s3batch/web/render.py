@@ -20,6 +20,9 @@ PREFIX = "/_s3batch/ui"
 #: Jobs per page of the jobs list.
 PAGE_SIZE = 25
 
+#: Headers of every page: never cached, never framed (clickjacking), no referrer leaks.
+HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+
 _HERE = Path(__file__).parent
 
 
@@ -79,4 +82,4 @@ class Renderer:
             login_required=request.state.login_required,
         )
         html = self.env.get_template(template).render(**context)
-        return HTMLResponse(html, code, headers={"cache-control": "no-store"})
+        return HTMLResponse(html, code, headers=HEADERS)

@@ -40,6 +40,13 @@ class Access:
     def _sign(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
+    def host_ok(self, host_header: str) -> bool:
+        """Without sign-in, only loopback names may be asked for (a rebound DNS name may not)."""
+        if self.login_required:
+            return True
+        name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+        return name.strip("[]") in LOOPBACK
+
     def check_key(self, access_key_id: str, secret_access_key: str) -> bool:
         """Whether the pair is one of the server's credentials."""
         expected = self._secrets.get(access_key_id)
