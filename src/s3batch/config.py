@@ -14,6 +14,8 @@ from s3batch.errors import ConfigError
 
 #: Where state lives when no --data-dir is given.
 DEFAULT_DATA_DIR = Path(".s3batch")
+#: Job executors ``up`` can use.
+EXECUTORS = ("process", "docker")
 #: The port LocalStack made familiar for local AWS endpoints.
 DEFAULT_PORT = 4566
 
@@ -33,6 +35,8 @@ class Settings:
     secret_access_key: str | None = field(default=None, repr=False)
     #: The least ``timeout.attemptDurationSeconds`` the Batch API accepts (AWS: 60; lower for tests).
     min_timeout_seconds: int = 60
+    #: How jobs run: ``process`` (local processes) or ``docker`` (the definition's image).
+    executor: str = "process"
     #: The environment the settings were read from (``${env:NAME}`` in stacks, jobs' PATH/HOME).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -75,6 +79,8 @@ class Settings:
             ) from exc
         if min_timeout < 1:
             raise ConfigError("S3BATCH_MIN_TIMEOUT_SECONDS must be at least 1")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"S3BATCH_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
         return Settings(
             Path(self.data_dir),
             self.host,
@@ -85,5 +91,6 @@ class Settings:
             self.access_key_id,
             self.secret_access_key,
             min_timeout,
+            self.executor,
             self.environ,
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from s3batch.batch.docker import DockerRunner
 from s3batch.batch.engine import BatchEngine
 from s3batch.batch.runner import JobEnvironment, ProcessRunner
 from s3batch.batch.service import BatchService
@@ -191,7 +192,7 @@ class Runtime:
         """Start the databases the stack embeds and every background loop."""
         self._start_databases()
         s = self.services
-        runner = ProcessRunner(self.clock)
+        runner = DockerRunner(self.clock) if self.settings.executor == "docker" else ProcessRunner(self.clock)
         self.engine = BatchEngine(s.batch, runner, s.logs, self.job_environment(), self.clock)
         runner.on_exit = self.engine.wake
         target = BatchJobTarget(s.batch, on_submit=self.engine.wake)

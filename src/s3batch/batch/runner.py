@@ -89,6 +89,10 @@ class Launch:
     log_group: str
     log_stream: str
     cwd: Path | None = None
+    #: The container image and resources (used by the Docker executor only).
+    image: str | None = None
+    vcpus: float = 1.0
+    memory_mib: int | None = None
 
 
 #: Longest container reason kept (AWS truncates reasons at 255 characters).

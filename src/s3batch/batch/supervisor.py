@@ -169,6 +169,9 @@ class Supervisor:
             LOG_GROUP,
             stream,
             self.job_env.workdir,
+            job.container.image,
+            job.container.vcpus,
+            job.container.memory,
         )
         try:
             handle = self.runner.start(launch, self.log_sink)

@@ -15,7 +15,7 @@ from s3batch.cli.demo import run_demo
 from s3batch.cli.events import events
 from s3batch.cli.serve import serve
 from s3batch.cli.trail import trail
-from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, Settings
+from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, EXECUTORS, Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.credentials import read as read_credentials
 from s3batch.errors import S3BatchError
@@ -88,9 +88,20 @@ _data_dir = click.option(
     show_envvar=True,
     help=f"Port to listen on [default: {DEFAULT_PORT}]",
 )
-def up(stack_file: Path | None, data_dir: Path | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default=None,
+    envvar="S3BATCH_EXECUTOR",
+    show_envvar=True,
+    help="How jobs run: local processes, or `docker run` of the definition's image [default: process]",
+)
+def up(
+    stack_file: Path | None, data_dir: Path | None, host: str | None, port: int | None, executor: str | None
+) -> None:
     """Run every service on one port until interrupted."""
-    serve(_settings(stack_file=stack_file, data_dir=data_dir, host=host, port=port), click.echo)
+    settings = _settings(stack_file=stack_file, data_dir=data_dir, host=host, port=port, executor=executor)
+    serve(settings, click.echo)
 
 
 @cli.command()
