@@ -8,36 +8,25 @@ The server accepts timeouts from 2 s (``S3BATCH_MIN_TIMEOUT_SECONDS``).
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from batch_support import PY, BatchServer, batch_client, wait
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
 
-PY = sys.executable
 #: The least timeout this test server accepts.
 MIN_TIMEOUT = 2
 
 
-class _Server(ChildServer):
-    def env(self) -> dict[str, str]:
-        return {**super().env(), "S3BATCH_MIN_TIMEOUT_SECONDS": str(MIN_TIMEOUT)}
-
-
 @pytest.fixture(scope="module")
 def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
-    root = tmp_path_factory.mktemp("batch")
-    stack = root / "stack.yaml"
-    stack.write_text("{}\n")
-    srv = _Server(root / "data", extra_args=("--stack", str(stack)))
+    srv = BatchServer(tmp_path_factory.mktemp("batch"), min_timeout=MIN_TIMEOUT)
     srv.start()
     yield srv
     assert srv.stop() == 0, srv.log()
@@ -45,31 +34,7 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServ
 
 @pytest.fixture(scope="module")
 def batch(batch_server: ChildServer) -> Any:
-    client = boto3.client(
-        "batch", **batch_server.client_kwargs(), config=Config(retries={"max_attempts": 1})
-    )
-    client.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=8
-    )
-    client.create_job_queue(
-        jobQueueName="q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
-    )
-    client.create_compute_environment(
-        computeEnvironmentName="idle", type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
-    )
-    client.create_job_queue(
-        jobQueueName="idle-q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "idle"}],
-    )
-    client.register_job_definition(
-        jobDefinitionName="py",
-        type="container",
-        containerProperties={"command": [PY, "-c", "pass"]},
-    )
-    return client
+    return batch_client(batch_server)
 
 
 def _name() -> str:
@@ -86,17 +51,6 @@ def submit(batch: Any, code: str = "pass", queue: str = "q", **extra: Any) -> st
         **extra,
     )
     return str(response["jobId"])
-
-
-def wait(batch: Any, job_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    """The job's detail once it is in one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
-        if job["status"] in statuses:
-            return dict(job)
-        assert time.monotonic() < deadline, f"job stayed {job['status']}: {job}"
-        time.sleep(0.05)
 
 
 def test_resources_are_described_as_created(batch: Any) -> None:

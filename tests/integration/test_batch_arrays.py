@@ -8,7 +8,6 @@ a fake clock in tests/unit/batch/test_batch_time_limits.py).
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,20 +16,15 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
+from batch_support import PY, BatchServer, batch_client, wait
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
 
-PY = sys.executable
-
 
 @pytest.fixture(scope="module")
 def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
-    root = tmp_path_factory.mktemp("arrays")
-    stack = root / "stack.yaml"
-    stack.write_text("{}\n")
-    srv = ChildServer(root / "data", extra_args=("--stack", str(stack)))
+    srv = BatchServer(tmp_path_factory.mktemp("arrays"))
     srv.start()
     yield srv
     assert srv.stop() == 0, srv.log()
@@ -38,31 +32,7 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServ
 
 @pytest.fixture(scope="module")
 def batch(batch_server: ChildServer) -> Any:
-    client = boto3.client(
-        "batch", **batch_server.client_kwargs(), config=Config(retries={"max_attempts": 1})
-    )
-    client.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=8
-    )
-    client.create_job_queue(
-        jobQueueName="q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
-    )
-    client.create_compute_environment(
-        computeEnvironmentName="idle", type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
-    )
-    client.create_job_queue(
-        jobQueueName="idle-q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "idle"}],
-    )
-    client.register_job_definition(
-        jobDefinitionName="py",
-        type="container",
-        containerProperties={"command": [PY, "-c", "pass"]},
-    )
-    return client
+    return batch_client(batch_server)
 
 
 def _name() -> str:
@@ -85,17 +55,6 @@ def submit(batch: Any, code: str, size: int | None = None, **extra: Any) -> str:
 
 def describe(batch: Any, *job_ids: str) -> list[dict[str, Any]]:
     return list(batch.describe_jobs(jobs=list(job_ids))["jobs"])
-
-
-def wait(batch: Any, job_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-    """The job's detail once it is in one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        [job] = describe(batch, job_id)
-        if job["status"] in statuses:
-            return job
-        assert time.monotonic() < deadline, f"job stayed {job['status']}: {job}"
-        time.sleep(0.05)
 
 
 def children(batch: Any, parent: str, status: str | None = None) -> list[dict[str, Any]]:
