@@ -15,24 +15,10 @@ from s3batch.batch.control import JobControl
 from s3batch.batch.models import Job
 from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.supervisor import LOG_GROUP
-from s3batch.config import Settings
-from s3batch.errors import ConfigError
+from s3batch.cli.datadir import data_dir_option, open_data_dir
 from s3batch.logs.errors import LogStreamNotFound
 from s3batch.logs.service import Logs
-from s3batch.runtime import open_state
 from s3batch.stack.model import default_text, load
-
-_data_dir = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, envvar="S3BATCH_DATA_DIR", show_envvar=True,
-    help="The server's data dir [default: .s3batch]",
-)
-
-
-def _state(data_dir: Path | None):  # type: ignore[no-untyped-def]
-    settings = Settings.load(os.environ, data_dir=data_dir)
-    if not (settings.data_dir / "state.db").exists():
-        raise ConfigError(f"no s3batch state in {settings.data_dir} (start one with: s3batch up --data-dir DIR)")
-    return open_state(settings)
 
 
 def _when(ms: int | None) -> str:
@@ -45,12 +31,12 @@ def jobs() -> None:
 
 
 @jobs.command("list")
-@_data_dir
+@data_dir_option
 @click.option("--queue", default=None, help="Only jobs of this job queue (name or ARN).")
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None, help="Only jobs in this status.")
 def jobs_list(data_dir: Path | None, queue: str | None, status: str | None) -> None:
     """List jobs, newest first."""
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         found = services.batch.list_jobs(queue=queue, status=JobStatus(status) if status else None)
     finally:
@@ -61,11 +47,11 @@ def jobs_list(data_dir: Path | None, queue: str | None, status: str | None) -> N
 
 
 @jobs.command("describe")
-@_data_dir
+@data_dir_option
 @click.argument("job_id")
 def jobs_describe(data_dir: Path | None, job_id: str) -> None:
     """Print a job as DescribeJobs does (JSON)."""
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         job = services.batch.job(job_id)
     finally:
@@ -74,7 +60,7 @@ def jobs_describe(data_dir: Path | None, job_id: str) -> None:
 
 
 @jobs.command("submit")
-@_data_dir
+@data_dir_option
 @click.option("--queue", required=True, help="The job queue (name or ARN).")
 @click.option("--definition", required=True, help="The job definition: name, name:revision or ARN.")
 @click.option("--name", required=True, help="The job's name.")
@@ -89,7 +75,7 @@ def jobs_submit(
         request["parameters"] = dict(p.partition("=")[::2] for p in parameter)
     if command:
         request["containerOverrides"] = {"command": list(command)}
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         job = services.batch.submit_job(request)
     finally:
@@ -98,12 +84,12 @@ def jobs_submit(
 
 
 @jobs.command("cancel")
-@_data_dir
+@data_dir_option
 @click.argument("job_id")
 @click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
 def jobs_cancel(data_dir: Path | None, job_id: str, reason: str) -> None:
     """Cancel a job that has not started yet (as CancelJob; a running job is left alone)."""
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         JobControl(services.batch).cancel(job_id, reason)
     finally:
@@ -111,12 +97,12 @@ def jobs_cancel(data_dir: Path | None, job_id: str, reason: str) -> None:
 
 
 @jobs.command("terminate")
-@_data_dir
+@data_dir_option
 @click.argument("job_id")
 @click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
 def jobs_terminate(data_dir: Path | None, job_id: str, reason: str) -> None:
     """Terminate a job (as TerminateJob): a running one is stopped by the server's supervisor."""
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         JobControl(services.batch).terminate(job_id, reason)
     finally:
@@ -128,14 +114,14 @@ FOLLOW_SECONDS = 0.5
 
 
 @click.command()
-@_data_dir
+@data_dir_option
 @click.argument("job_id")
 @click.option(
     "-f", "--follow", is_flag=True, help="Keep printing new lines until the job succeeds or fails."
 )
 def logs(data_dir: Path | None, job_id: str, follow: bool) -> None:
     """Print a job's log lines (every attempt), oldest first."""
-    db, services = _state(data_dir)
+    db, services = open_data_dir(data_dir)
     tokens: dict[str, str | None] = {}
     try:
         while True:

@@ -7,35 +7,13 @@ server runs; a replayed dead letter is delivered by the server's next pipeline p
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from s3batch.config import Settings
-from s3batch.errors import ConfigError
+from s3batch.cli.datadir import data_dir_option, open_data_dir
 from s3batch.events.service import test_event_pattern
-from s3batch.runtime import Services, open_state
-from s3batch.state.db import Database
-
-_data_dir = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="S3BATCH_DATA_DIR",
-    show_envvar=True,
-    help="The server's data dir [default: .s3batch]",
-)
-
-
-def state(data_dir: Path | None) -> tuple[Database, Services]:
-    settings = Settings.load(os.environ, data_dir=data_dir)
-    if not (settings.data_dir / "state.db").exists():
-        raise ConfigError(
-            f"no s3batch state in {settings.data_dir} (start one with: s3batch up --data-dir DIR)"
-        )
-    return open_state(settings)
 
 
 @click.group()
@@ -44,7 +22,7 @@ def events() -> None:
 
 
 @events.command("dead-letters")
-@_data_dir
+@data_dir_option
 @click.option(
     "--all", "include_replayed", is_flag=True, help="Include dead letters already replayed."
 )
@@ -54,7 +32,7 @@ def dead_letters(
     data_dir: Path | None, include_replayed: bool, as_json: bool, replay_all: bool
 ) -> None:
     """List events a target could not take (targets with a DeadLetterConfig)."""
-    db, services = state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         letters = services.bus.dead_letters(include_replayed)
         if replay_all:
@@ -77,11 +55,11 @@ def dead_letters(
 
 
 @events.command("replay")
-@_data_dir
+@data_dir_option
 @click.argument("letter_id")
 def replay(data_dir: Path | None, letter_id: str) -> None:
     """Deliver a dead letter again (to its rule's target, with a fresh retry budget)."""
-    db, services = state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         letter = services.bus.replay(letter_id)
     finally:
@@ -100,7 +78,7 @@ def test_pattern(pattern: str, event: str) -> None:
 
 
 @events.command("put")
-@_data_dir
+@data_dir_option
 @click.option("--source", required=True, help="The event's source (e.g. my.app).")
 @click.option("--detail-type", required=True, help="The event's detail-type.")
 @click.option(
@@ -109,7 +87,7 @@ def test_pattern(pattern: str, event: str) -> None:
 @click.option("--bus", default=None, help="The event bus (name or ARN) [default: default].")
 def put(data_dir: Path | None, source: str, detail_type: str, detail: str, bus: str | None) -> None:
     """Put one event on a bus, as PutEvents does; the server delivers it. Prints the event id."""
-    db, services = state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         entry = {"Source": source, "DetailType": detail_type, "Detail": detail, "EventBusName": bus}
         [result] = services.bus.put_events([entry])

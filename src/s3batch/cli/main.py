@@ -11,11 +11,12 @@ import click
 
 from s3batch import __version__
 from s3batch.cli.admin import jobs, logs, stack
+from s3batch.cli.datadir import data_dir_option
 from s3batch.cli.demo import run_demo
 from s3batch.cli.events import events
 from s3batch.cli.serve import serve
 from s3batch.cli.trail import trail
-from s3batch.config import DEFAULT_DATA_DIR, DEFAULT_PORT, EXECUTORS, Settings
+from s3batch.config import DEFAULT_PORT, EXECUTORS, Settings
 from s3batch.credentials import CREDENTIALS_FILE
 from s3batch.credentials import read as read_credentials
 from s3batch.errors import S3BatchError
@@ -52,16 +53,6 @@ def cli(verbose: bool) -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
-_data_dir = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    show_envvar=True,
-    envvar="S3BATCH_DATA_DIR",
-    help=f"Where state and objects live [default: {DEFAULT_DATA_DIR}]",
-)
-
-
 @cli.command()
 @click.option(
     "--stack",
@@ -72,7 +63,7 @@ _data_dir = click.option(
     show_envvar=True,
     help="Stack file (YAML) to start with.",
 )
-@_data_dir
+@data_dir_option
 @click.option(
     "--host",
     default=None,
@@ -105,7 +96,7 @@ def up(
 
 
 @cli.command()
-@_data_dir
+@data_dir_option
 @click.option("--port", type=int, default=None, envvar="S3BATCH_PORT", show_envvar=True)
 def env(data_dir: Path | None, port: int | None) -> None:
     """Print shell exports that point the aws CLI and boto3 at a local server."""

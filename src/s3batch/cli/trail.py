@@ -7,17 +7,8 @@ from pathlib import Path
 
 import click
 
-from s3batch.cli.events import state
+from s3batch.cli.datadir import data_dir_option, open_data_dir
 from s3batch.trail.lookup import ATTRIBUTES, attribute_filter, summary
-
-_data_dir = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="S3BATCH_DATA_DIR",
-    show_envvar=True,
-    help="The server's data dir [default: .s3batch]",
-)
 
 
 @click.group()
@@ -26,7 +17,7 @@ def trail() -> None:
 
 
 @trail.command("lookup")
-@_data_dir
+@data_dir_option
 @click.option(
     "--attribute", type=click.Choice(sorted(ATTRIBUTES)), default=None, help="Lookup attribute key."
 )
@@ -57,7 +48,7 @@ def lookup(
     if (attribute is None) != (value is None):
         raise click.UsageError("--attribute and --value go together")
     attributes = [{"AttributeKey": attribute, "AttributeValue": value}] if attribute else []
-    db, services = state(data_dir)
+    db, services = open_data_dir(data_dir)
     try:
         records, _ = services.trails.lookup(
             attribute_filter(attributes), _utc(start), _utc(end), limit
