@@ -123,36 +123,21 @@ def _event(row: Row) -> LogEvent:
     return LogEvent(row["seq"], row["timestamp"], row["message"], row["ingestion_time"])
 
 
-def events_after(
+def events_from(
     conn: sqlite3.Connection,
     stream_id: int,
     seq: int,
     limit: int,
-    start: int | None,
-    end: int | None,
+    window: tuple[int | None, int | None],
+    forward: bool,
 ) -> list[LogEvent]:
-    """Up to ``limit`` events with a sequence number above ``seq``, oldest first, in [start, end)."""
+    """Up to ``limit`` events in the time ``window`` [start, end) past sequence number ``seq``:
+    after it oldest first (``forward``), or before it newest first."""
+    op, order = (">", "ASC") if forward else ("<", "DESC")
     rows = conn.execute(
-        "SELECT * FROM log_events WHERE stream_id = ?1 AND seq > ?2"
-        " AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4) ORDER BY seq LIMIT ?5",
-        (stream_id, seq, start, end, limit),
-    )
-    return [_event(r) for r in rows]
-
-
-def events_before(
-    conn: sqlite3.Connection,
-    stream_id: int,
-    seq: int,
-    limit: int,
-    start: int | None,
-    end: int | None,
-) -> list[LogEvent]:
-    """Up to ``limit`` events with a sequence number below ``seq``, newest first, in [start, end)."""
-    rows = conn.execute(
-        "SELECT * FROM log_events WHERE stream_id = ?1 AND seq < ?2"
-        " AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4) ORDER BY seq DESC LIMIT ?5",
-        (stream_id, seq, start, end, limit),
+        f"SELECT * FROM log_events WHERE stream_id = ?1 AND seq {op} ?2"
+        f" AND (?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4) ORDER BY seq {order} LIMIT ?5",
+        (stream_id, seq, *window, limit),
     )
     return [_event(r) for r in rows]
 
