@@ -6,11 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from http_endpoint import Endpoint, serve
 from s3batch.cli.child import ChildServer
 
 BUCKET = "events-api"
@@ -402,36 +401,9 @@ def test_lookup_events_shows_an_upload(
 # -- dead letters ----------------------------------------------------------------------------------
 
 
-class Endpoint:
-    """A loopback HTTP endpoint answering with a settable status, recording the bodies it got."""
-
-    def __init__(self) -> None:
-        self.status = 400
-        self.bodies: list[Any] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                owner.bodies.append(json.loads(body))
-                self.send_response(owner.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
-    ep = Endpoint()
-    yield ep
-    ep.httpd.shutdown()
-    ep.httpd.server_close()
+    yield from serve(400)
 
 
 def s3batch(server: ChildServer, *args: str, group: str = "events") -> str:

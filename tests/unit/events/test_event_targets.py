@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
+from http_endpoint import Endpoint, serve
 from s3batch.events.http_target import HttpTarget, HttpTargetRejected
 from s3batch.events.logs_target import BadLogGroupArn, LogGroupTarget, group_of
 from s3batch.events.targets import RetriableTargetError, kind_of
@@ -47,36 +44,9 @@ def test_a_log_group_target_writes_one_event_per_delivery() -> None:
     assert sink.appended[-1][2][0][1] == "text"
 
 
-class Endpoint:
-    def __init__(self) -> None:
-        self.status = 200
-        self.requests: list[tuple[str, dict[str, str], Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                owner.requests.append(
-                    (self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body))
-                )
-                self.send_response(owner.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
-    ep = Endpoint()
-    yield ep
-    ep.httpd.shutdown()
-    ep.httpd.server_close()
+    yield from serve(200)
 
 
 def test_an_http_target_posts_the_payload(endpoint: Endpoint) -> None:
