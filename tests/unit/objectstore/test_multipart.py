@@ -9,10 +9,11 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
+from blob_spies import SpyWriter
 
 from s3batch.clock import FakeClock
 from s3batch.objectstore import store
-from s3batch.objectstore.blobs import BlobStore, BlobWriter
+from s3batch.objectstore.blobs import BlobStore
 from s3batch.objectstore.checksums import BodyDigest, Digests
 from s3batch.objectstore.errors import (
     EntityTooSmall,
@@ -371,25 +372,6 @@ def test_abort_leaves_other_uploads_alone(
     mp.abort("bkt", "big.bin", upload.upload_id)
     (kept,) = mp.parts("bkt", "other", other.upload_id)
     assert objects.blobs.ids() == {kept.blob_id}
-
-
-class SpyWriter:
-    """A BlobWriter that records whether it was committed or aborted."""
-
-    def __init__(self, inner: BlobWriter) -> None:
-        self.inner = inner
-        self.state = "open"
-
-    def write(self, data: bytes | memoryview) -> None:
-        self.inner.write(data)
-
-    def commit(self) -> str:
-        self.state = "committed"
-        return self.inner.commit()
-
-    def abort(self) -> None:
-        self.state = "aborted"
-        self.inner.abort()
 
 
 def test_a_streamed_part_is_aborted_when_the_upload_is_unknown(

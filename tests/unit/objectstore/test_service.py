@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from blob_spies import SpyWriter
 
 from s3batch.clock import FakeClock
 from s3batch.errors import InvalidRequest
 from s3batch.objectstore import store
-from s3batch.objectstore.blobs import BlobStore, BlobWriter, FileBlobStore
+from s3batch.objectstore.blobs import BlobStore, FileBlobStore
 from s3batch.objectstore.checksums import BodyDigest, Digests
 from s3batch.objectstore.errors import (
     BucketAlreadyOwnedByYou,
@@ -82,25 +83,6 @@ def topics(db: Database) -> list[str]:
 def pattern(size: int, seed: int = 0) -> bytes:
     block = bytes((i * 7 + seed) % 256 for i in range(251))
     return (block * (size // len(block) + 1))[:size]
-
-
-class SpyWriter:
-    """A BlobWriter that records whether it was committed or aborted."""
-
-    def __init__(self, inner: BlobWriter) -> None:
-        self.inner = inner
-        self.state = "open"
-
-    def write(self, data: bytes | memoryview) -> None:
-        self.inner.write(data)
-
-    def commit(self) -> str:
-        self.state = "committed"
-        return self.inner.commit()
-
-    def abort(self) -> None:
-        self.state = "aborted"
-        self.inner.abort()
 
 
 # -- buckets -------------------------------------------------------------------------------
