@@ -2,14 +2,16 @@
 
 Each test does what a user does: upload and watch the counts change, read and filter a job's
 log, cancel a queued job, replay a dead letter, upload from the objects page. The main pages
-are saved to ``docs/`` as screenshots (the README shows the dashboard).
+are saved to ``docs/`` as screenshots when ``S3BATCH_SCREENSHOTS=1`` (the README shows the dashboard).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +32,13 @@ ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: Where screenshots go: docs/ when S3BATCH_SCREENSHOTS=1 (to refresh the README's pictures);
+#: otherwise a temp dir, so a test run leaves the work tree clean.
+DOCS = (
+    Path(__file__).resolve().parents[2] / "docs"
+    if os.environ.get("S3BATCH_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "s3batch-screenshots"
+)
 BUCKET = "s3-eventbridge-batch"
 UI = "/_s3batch/ui"
 PERSONS = b"1,ada@example.com,CA,90210,1 Main St\n2,bob@example.com,NY,10001,2 Side St\n"
@@ -97,8 +105,8 @@ def client(server: ChildServer, service: str) -> Any:
 
 
 def shot(page: Any, name: str) -> None:
-    """Save a full-page screenshot into docs/."""
-    DOCS.mkdir(exist_ok=True)
+    """Save a full-page screenshot (into docs/ when asked to)."""
+    DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS / name), full_page=True)
 
 
