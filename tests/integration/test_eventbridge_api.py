@@ -270,6 +270,19 @@ def test_put_events_reports_each_bad_entry(events: Any) -> None:
     assert bus["ErrorCode"] == "ResourceNotFoundException"
 
 
+def test_put_events_refuses_a_request_too_long_or_too_large_as_a_whole(events: Any) -> None:
+    entry = {"Source": "my.app", "DetailType": "x", "Detail": "{}"}
+    with pytest.raises(ClientError) as many:
+        events.put_events(Entries=[entry] * 11)
+    assert error_code(many) == "ValidationException"
+    big = {**entry, "Detail": json.dumps({"pad": "x" * 100_000})}
+    with pytest.raises(ClientError) as large:
+        events.put_events(Entries=[big, big, big])
+    assert error_code(large) == "ValidationException"
+    assert "Total size of the entries" in large.value.response["Error"]["Message"]
+    assert events.put_events(Entries=[big, big])["FailedEntryCount"] == 0
+
+
 def test_put_events_reach_a_log_group_target(events: Any, client: Callable[[str], Any]) -> None:
     rule, group = name(), f"/s3batch/{name('g')}"
     events.put_rule(
@@ -549,3 +562,106 @@ def test_put_events_submit_a_batch_job_with_parameters_from_the_event(
     assert found, "no job succeeded"
     assert found["parameters"]["greeting"] == "hello-batch"
     assert found["container"]["command"] == ["echo", "hello-batch"]
+
+
+# -- scheduled rules, rule names by target, tags ---------------------------------------------------
+
+
+def test_scheduled_rules_are_validated_and_described(events: Any) -> None:
+    rule = name("sched")
+    arn = events.put_rule(Name=rule, ScheduleExpression="cron(0 12 ? * MON-FRI *)")["RuleArn"]
+    described = events.describe_rule(Name=rule)
+    assert described["ScheduleExpression"] == "cron(0 12 ? * MON-FRI *)" and described["Arn"] == arn
+    assert "EventPattern" not in described
+    listed = events.list_rules(NamePrefix=rule)["Rules"]
+    assert [r.get("ScheduleExpression") for r in listed] == ["cron(0 12 ? * MON-FRI *)"]
+    for bad in ("rate(1 minutes)", "cron(0 12 * * *)", "cron(0 12 * * * *)", "every day"):
+        with pytest.raises(ClientError) as refused:
+            events.put_rule(Name=rule, ScheduleExpression=bad)
+        assert error_code(refused) == "ValidationException", bad
+    bus = name("bus")
+    events.create_event_bus(Name=bus)
+    with pytest.raises(ClientError) as custom:
+        events.put_rule(Name=rule, EventBusName=bus, ScheduleExpression="rate(5 minutes)")
+    assert "default event bus" in custom.value.response["Error"]["Message"]
+
+
+@pytest.mark.slow
+def test_a_scheduled_rule_sends_scheduled_events_to_its_target(
+    events: Any, client: Callable[[str], Any]
+) -> None:
+    rule, group = name("minutely"), f"/s3batch/{name('g')}"
+    arn = events.put_rule(Name=rule, ScheduleExpression="cron(* * * * ? *)")["RuleArn"]
+    events.put_targets(
+        Rule=rule,
+        Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"}],
+    )
+    logs = client("logs")
+
+    def delivered() -> list[dict[str, Any]]:
+        try:
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        except ClientError:
+            return []
+        return [
+            json.loads(e["message"])
+            for s in streams
+            for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])[
+                "events"
+            ]
+        ]
+
+    # the schedule fires at the start of the next minute
+    [event, *_] = eventually(delivered, timeout=90)
+    assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == (
+        "aws.events",
+        "Scheduled Event",
+        [arn],
+        {},
+    )
+    assert event["time"].endswith(":00Z")
+    events.disable_rule(Name=rule)
+
+
+def test_list_rule_names_by_target(events: Any) -> None:
+    queue = f"arn:aws:logs:us-east-1:123456789012:log-group:/s3batch/{name('q')}"
+    first, second, other = name("a"), name("b"), name("c")
+    for rule, arn in ((first, queue), (second, queue), (other, queue + "-other")):
+        events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["my.app"]}))
+        events.put_targets(Rule=rule, Targets=[{"Id": "t", "Arn": arn}])
+    assert events.list_rule_names_by_target(TargetArn=queue)["RuleNames"] == sorted([first, second])
+    page = events.list_rule_names_by_target(TargetArn=queue, Limit=1)
+    rest = events.list_rule_names_by_target(TargetArn=queue, NextToken=page["NextToken"])
+    assert page["RuleNames"] + rest["RuleNames"] == sorted([first, second])
+    assert "NextToken" not in rest
+
+
+def test_tags_of_rules_and_buses(events: Any) -> None:
+    rule, bus = name("tagged"), name("bus")
+    rule_arn = events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps({"source": ["my.app"]}),
+        Tags=[{"Key": "team", "Value": "data"}],
+    )["RuleArn"]
+    bus_arn = events.create_event_bus(Name=bus, Tags=[{"Key": "env", "Value": "dev"}])[
+        "EventBusArn"
+    ]
+    events.tag_resource(ResourceARN=rule_arn, Tags=[{"Key": "cost", "Value": "42"}])
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == [
+        {"Key": "cost", "Value": "42"},
+        {"Key": "team", "Value": "data"},
+    ]
+    events.untag_resource(ResourceARN=rule_arn, TagKeys=["team"])
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == [
+        {"Key": "cost", "Value": "42"}
+    ]
+    assert events.list_tags_for_resource(ResourceARN=bus_arn)["Tags"] == [
+        {"Key": "env", "Value": "dev"}
+    ]
+    missing = rule_arn.replace(rule, name("missing"))
+    with pytest.raises(ClientError) as unknown:
+        events.tag_resource(ResourceARN=missing, Tags=[{"Key": "k", "Value": "v"}])
+    assert error_code(unknown) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as reserved:
+        events.tag_resource(ResourceARN=rule_arn, Tags=[{"Key": "aws:k", "Value": "v"}])
+    assert error_code(reserved) == "ValidationException"

@@ -1,8 +1,8 @@
 """EventBridge over JSON 1.1 (``X-Amz-Target: AWSEvents.<Operation>``).
 
-Rules, targets, buses, PutEvents and TestEventPattern map one-to-one onto
-:class:`s3batch.events.service.EventBus`; this module only reads requests and shapes
-responses (paging tokens included).
+Rules (scheduled ones too), targets, buses, PutEvents and TestEventPattern map one-to-one
+onto :class:`s3batch.events.service.EventBus`, tags onto its ``tagging``; this module only
+reads requests and shapes responses (paging tokens included).
 """
 
 from __future__ import annotations
@@ -55,13 +55,11 @@ def _page(names: list[str], params: JsonObject) -> tuple[slice, str | None]:
 
 
 def _rule(rule: Rule) -> JsonObject:
-    out: JsonObject = {
-        "Name": rule.name,
-        "Arn": rule.arn,
-        "EventPattern": rule.pattern,
-        "State": rule.state,
-        "EventBusName": rule.bus,
-    }
+    out: JsonObject = {"Name": rule.name, "Arn": rule.arn, "State": rule.state, "EventBusName": rule.bus}
+    if rule.matches_events:
+        out["EventPattern"] = rule.pattern
+    if rule.schedule is not None:
+        out["ScheduleExpression"] = rule.schedule
     if rule.description is not None:
         out["Description"] = rule.description
     return out
@@ -101,6 +99,10 @@ class EventBridgeProtocol:
             "DescribeEventBus": self.describe_event_bus,
             "ListEventBuses": self.list_event_buses,
             "DeleteEventBus": self.delete_event_bus,
+            "ListRuleNamesByTarget": self.list_rule_names_by_target,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
         }
         self.protocol = JsonProtocol(TARGET_PREFIX, handlers, auth)
 
@@ -146,6 +148,16 @@ class EventBridgeProtocol:
             bool(optional(params, "Force", bool)),
         )
         return {}
+
+    def list_rule_names_by_target(self, params: JsonObject) -> JsonObject:
+        """ListRuleNamesByTarget: the rules of a bus with a target of this ARN, in pages."""
+        bus = self.bus.bus(optional(params, "EventBusName", str))
+        names = self.bus.rule_names_by_target(required(params, "TargetArn", str), bus.name)
+        window, token = _page(names, params)
+        out: JsonObject = {"RuleNames": names[window]}
+        if token:
+            out["NextToken"] = token
+        return out
 
     def _set_state(self, params: JsonObject, state: str) -> JsonObject:
         self.bus.set_state(
@@ -210,7 +222,9 @@ class EventBridgeProtocol:
         if optional(params, "EventSourceName", str):
             raise InvalidRequest("s3batch does not support partner event sources.")
         bus = self.bus.create_bus(
-            required(params, "Name", str), optional(params, "Description", str)
+            required(params, "Name", str),
+            optional(params, "Description", str),
+            optional(params, "Tags", list),
         )
         return {"EventBusArn": bus.arn}
 
@@ -235,3 +249,20 @@ class EventBridgeProtocol:
         """DeleteEventBus: a custom bus and its rules."""
         self.bus.delete_bus(required(params, "Name", str))
         return {}
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tag_resource(self, params: JsonObject) -> JsonObject:
+        """TagResource: add or overwrite tags of a rule or bus."""
+        self.bus.tagging.tag(required(params, "ResourceARN", str), required(params, "Tags", list))
+        return {}
+
+    def untag_resource(self, params: JsonObject) -> JsonObject:
+        """UntagResource: remove tags of a rule or bus by key."""
+        keys = [_text(k, "TagKeys") for k in required(params, "TagKeys", list)]
+        self.bus.tagging.untag(required(params, "ResourceARN", str), keys)
+        return {}
+
+    def list_tags_for_resource(self, params: JsonObject) -> JsonObject:
+        """ListTagsForResource: the tags of a rule or bus."""
+        return {"Tags": self.bus.tagging.tags(required(params, "ResourceARN", str))}

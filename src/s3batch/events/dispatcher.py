@@ -28,7 +28,7 @@ from s3batch.events.errors import ValidationException
 from s3batch.events.matcher import Matcher
 from s3batch.events.models import DeadLetter, Delivery, Retry, Rule
 from s3batch.events.patterns import parse
-from s3batch.events.retry import RetryPolicy, backoff
+from s3batch.events.retry import BY_AGE, RetryPolicy, backoff
 from s3batch.events.store import stamp
 from s3batch.events.targets import RetriableTargetError, Target, UnknownTargetKind, kind_of
 from s3batch.events.transform import apply_target_input
@@ -73,7 +73,8 @@ class Dispatcher:
         for rule in store.rules(self.db.conn):
             if rule.enabled:
                 key = f"{rule.bus}/{rule.name}"
-                matcher.add(key, parse(rule.pattern))
+                if rule.matches_events:
+                    matcher.add(key, parse(rule.pattern))
                 rules[key] = rule
         self._matcher, self._rules, self._version = matcher, rules, version
 
@@ -87,7 +88,7 @@ class Dispatcher:
         self._refresh()
         for n, item in enumerate(claimed):
             try:
-                self._dispatch(item.id, item.payload["bus"], item.payload["event"], item.created_at)
+                self._dispatch(item.id, item.payload, item.created_at)
             except Exception:
                 # Not delivered (e.g. the state store failed): hand this and the rest back
                 # for the next tick instead of leaving them claimed until the lease ends.
@@ -96,8 +97,14 @@ class Dispatcher:
                 raise
         return retried + len(claimed)
 
-    def _dispatch(self, outbox_id: int, bus: str, event: Json, ingested: str) -> None:
-        keys = sorted(k for k in self._matcher.matches(event) if self._rules[k].bus == bus)
+    def _dispatch(self, outbox_id: int, payload: Json, ingested: str) -> None:
+        """Deliver one bus event: to the rules it matches, or to the one rule it is addressed to
+        (a schedule's event)."""
+        bus, event, addressee = payload["bus"], payload["event"], payload.get("rule")
+        if addressee is not None:
+            keys = [k for k in (f"{bus}/{addressee}",) if k in self._rules]
+        else:
+            keys = sorted(k for k in self._matcher.matches(event) if self._rules[k].bus == bus)
         outcomes = [
             self._attempt(bus, event, self._rules[k], t, ingested, 0)
             for k in keys
@@ -131,13 +138,43 @@ class Dispatcher:
                     )
                 )
             else:
-                outcome = self._attempt(
+                outcome = self._expired(retry, rule, target) or self._attempt(
                     retry.bus, retry.event, rule, target, retry.ingested_at, retry.attempts
                 )
             with self.db.transaction() as conn:
                 store.delete_retry(conn, retry.id)
                 outcome.record(conn)
         return len(due)
+
+    def _expired(self, retry: Retry, rule: Rule, target: Json) -> _Outcome | None:
+        """A due retry of an event already older than MaximumEventAgeInSeconds is not made.
+
+        It happens when the bus was stopped (or busy) past the retry's due time: the event
+        goes to the dead-letter queue, or is dropped, with the last failure as the reason.
+        """
+        age = (self.clock.now() - datetime.fromisoformat(retry.ingested_at)).total_seconds()
+        if age < _policy(target).max_age:
+            return None
+        code, _, message = (retry.last_error or "").partition(": ")
+        logger.warning(
+            "rule %s target %s: event %s is %.0f s old, past MaximumEventAgeInSeconds; not retried",
+            rule.name,
+            target["Id"],
+            retry.event["id"],
+            age,
+            extra={"action": "deliver"},
+        )
+        return self._give_up(
+            retry.bus,
+            retry.event,
+            rule,
+            target,
+            retry.ingested_at,
+            retry.attempts,
+            code or "InternalError",
+            message,
+            BY_AGE,
+        )
 
     def _attempt(
         self, bus: str, event: Json, rule: Rule, target: Json, ingested: str, retries_made: int
@@ -188,10 +225,11 @@ class Dispatcher:
         )
         exhausted = None
         if retriable:
-            age = (now - datetime.fromisoformat(ingested)).total_seconds()
+            due = now + timedelta(seconds=backoff(retries_made + 1, self.rng))
+            # The age the event would have at the retry: none is made past the maximum age.
+            age = (due - datetime.fromisoformat(ingested)).total_seconds()
             exhausted = _policy(target).exhausted(retries_made, age)
             if exhausted is None:
-                due = now + timedelta(seconds=backoff(retries_made + 1, self.rng))
                 retry = Retry(
                     0,
                     bus,
@@ -207,6 +245,26 @@ class Dispatcher:
                 return _Outcome(
                     self._delivery(event, rule.name, target["Id"], "RETRYING", detail), retry=retry
                 )
+        return self._give_up(
+            bus, event, rule, target, ingested, retries_made, exc.code, exc.message, exhausted
+        )
+
+    def _give_up(
+        self,
+        bus: str,
+        event: Json,
+        rule: Rule,
+        target: Json,
+        ingested: str,
+        retries_made: int,
+        code: str,
+        message: str,
+        exhausted: str | None,
+    ) -> _Outcome:
+        """No (further) attempt: keep a dead letter if the target has a DLQ, else drop the event."""
+        now, error = self.clock.now(), f"{code}: {message}"
+        if exhausted:
+            error = f"{error} ({exhausted} reached)"
         dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
         if not dlq:
             return _Outcome(self._delivery(event, rule.name, target["Id"], "FAILED", error))
@@ -220,8 +278,8 @@ class Dispatcher:
             dlq,
             event,
             ingested,
-            exc.code,
-            exc.message,
+            code,
+            message,
             exhausted,
             retries_made,
             stamp(now),

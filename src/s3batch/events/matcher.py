@@ -3,17 +3,15 @@
 Registration (``add``) does the work once: each pattern's branches (its ``$or``
 combinations) become conjunctions of conditions; identical conditions (same path, same
 alternatives) are shared by all rules, and each condition's operators are filed in the
-index of its path:
+:class:`~s3batch.events.field_index.FieldIndex` of its path. The paths form a trie, and
+each branch is filed under one of its conditions (the one fewest branches shared when it
+was added), its anchor.
 
-- a dict of exact values (numbers by value, IP literals by address, ``exists: true`` hits all);
-- prefix / suffix tables (plain and case-folded), probed once per distinct key length;
-- a dict of case-folded values for ``equals-ignore-case``;
-- CIDR tables, one dict of network addresses per prefix length;
-- a short scan list for numeric ranges, ``anything-but`` and wildcards.
-
-Matching (``matches``) flattens the event once into ``path -> leaves`` (skipping subtrees
-no rule names), looks every leaf up in its path's index, counts hits per branch to find the
-candidates whose every required condition was hit, then confirms each candidate.
+Matching (``matches``) walks the event once along the trie (skipping subtrees no rule
+names), looks every leaf up in its path's index to get the set of satisfied conditions,
+and then only looks at branches anchored at one of them: a branch matches when its
+needed conditions are a subset of that set (one C-level set comparison), and each of its
+``exists: false`` conditions was either satisfied or has no leaf.
 
 Arrays follow event-ruler's ``rulesForJSONEvent``, the array-consistent matching AWS
 documents for EventBridge's engine: a field matches if any element of an event array
@@ -31,41 +29,40 @@ included.
 from __future__ import annotations
 
 import itertools
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
 from s3batch.events.errors import ValidationException
-from s3batch.events.operators import (
-    Cidr,
-    EqualsIgnoreCase,
-    Exact,
-    Exists,
-    Operator,
-    Prefix,
-    Scalar,
-    Suffix,
-    exact_key,
-    fold,
-    ip_value,
-)
+from s3batch.events.field_index import FieldIndex
+from s3batch.events.operators import Exists, Operator, Scalar
 from s3batch.events.patterns import Pattern, parse
 
 #: Where a leaf sits in the event's arrays: ``(array id, element index)`` pairs.
 Membership = tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
-class _Leaf:
-    value: Scalar
-    membership: Membership
+class _Step:
+    """One key of the trie of paths the rules name; ``index`` is set where a condition tests."""
+
+    __slots__ = ("path", "children", "index", "refs")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.children: dict[str, _Step] = {}
+        self.index: FieldIndex | None = None
+        self.refs = 0
+
+
+#: A leaf of the event at a path some rule names: its step, value and array membership.
+_Leaf = tuple[_Step, Scalar, Membership]
 
 
 @dataclass
 class _Condition:
     id: int
-    path: str
+    step: _Step
     operators: tuple[Operator, ...]
     absent_ok: bool
     refs: int = 0
@@ -75,147 +72,24 @@ class _Condition:
 class _Branch:
     rule_id: str
     conditions: tuple[_Condition, ...]
-    required: int
-
-
-class _SetIndex:
-    """Condition ids filed under hashable keys."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[Any, set[int]] = {}
-
-    def add(self, key: Any, cid: int) -> None:
-        self.by_key.setdefault(key, set()).add(cid)
-
-    def remove(self, key: Any, cid: int) -> None:
-        ids = self.by_key.get(key)
-        if ids is not None:
-            ids.discard(cid)
-            if not ids:
-                del self.by_key[key]
-
-    def get(self, key: Any) -> set[int]:
-        return self.by_key.get(key, set())
-
-
-class _AffixTable(_SetIndex):
-    """Prefixes (or suffixes) by text; a value is probed once per distinct length."""
-
-    def __init__(self, suffix: bool) -> None:
-        super().__init__()
-        self.suffix = suffix
-        self.lengths: Counter[int] = Counter()
-
-    def add(self, key: Any, cid: int) -> None:
-        if key not in self.by_key:
-            self.lengths[len(key)] += 1
-        super().add(key, cid)
-
-    def remove(self, key: Any, cid: int) -> None:
-        super().remove(key, cid)
-        if key not in self.by_key and self.lengths[len(key)]:
-            self.lengths[len(key)] -= 1
-            if not self.lengths[len(key)]:
-                del self.lengths[len(key)]
-
-    def hits(self, text: str) -> Iterator[int]:
-        for length in self.lengths:
-            if length <= len(text):
-                yield from self.get(text[len(text) - length :] if self.suffix else text[:length])
-
-
-class _FieldIndex:
-    """Everything the rules test at one path, arranged for lookup by leaf value."""
-
-    def __init__(self) -> None:
-        self.exact = _SetIndex()
-        self.folded = _SetIndex()
-        self.prefix, self.prefix_ci = _AffixTable(False), _AffixTable(False)
-        self.suffix, self.suffix_ci = _AffixTable(True), _AffixTable(True)
-        self.networks: dict[tuple[int, int], _SetIndex] = {}
-        self.present: set[int] = set()
-        self.scans: list[tuple[Operator, int]] = []
-
-    def add(self, op: Operator, cid: int) -> None:
-        """File one operator of a condition (``exists: false`` is decided per branch, not here)."""
-        if op == Exists(False):
-            return
-        slot = self._slot(op)
-        if slot is None:
-            self.scans.append((op, cid))
-        elif isinstance(slot, set):
-            slot.add(cid)
-        else:
-            slot[0].add(slot[1], cid)
-
-    def remove(self, op: Operator, cid: int) -> None:
-        """Unfile one operator of a condition."""
-        if op == Exists(False):
-            return
-        slot = self._slot(op)
-        if slot is None:
-            self.scans.remove((op, cid))
-        elif isinstance(slot, set):
-            slot.discard(cid)
-        else:
-            slot[0].remove(slot[1], cid)
-
-    def _slot(self, op: Operator) -> set[int] | tuple[_SetIndex, Any] | None:
-        if isinstance(op, Exact):
-            return self.exact, exact_key(op.value)
-        if isinstance(op, EqualsIgnoreCase):
-            return self.folded, fold(op.value)
-        if isinstance(op, Prefix):
-            return (self.prefix_ci, fold(op.value)) if op.ignore_case else (self.prefix, op.value)
-        if isinstance(op, Suffix):
-            return (self.suffix_ci, fold(op.value)) if op.ignore_case else (self.suffix, op.value)
-        if isinstance(op, Cidr):
-            table = self.networks.setdefault(
-                (op.network.version, op.network.prefixlen), _SetIndex()
-            )
-            return table, int(op.network.network_address)
-        if isinstance(op, Exists):
-            return self.present
-        return None
-
-    def lookup(self, value: Scalar) -> set[int]:
-        """Ids of the conditions this leaf value satisfies."""
-        found = set(self.present)
-        found |= self.exact.get(exact_key(value))
-        if isinstance(value, str):
-            self._strings(value, found)
-        for op, cid in self.scans:
-            if cid not in found and op.test(value):
-                found.add(cid)
-        return found
-
-    def _strings(self, value: str, found: set[int]) -> None:
-        found.update(self.prefix.hits(value))
-        found.update(self.suffix.hits(value))
-        if self.folded.by_key or self.prefix_ci.by_key or self.suffix_ci.by_key:
-            folded = fold(value)
-            found |= self.folded.get(folded)
-            found.update(self.prefix_ci.hits(folded))
-            found.update(self.suffix_ci.hits(folded))
-        address = ip_value(value) if self.networks else None
-        if address is not None:
-            version, number = address
-            width = 32 if version == 4 else 128
-            for (net_version, bits), table in self.networks.items():
-                if net_version == version:
-                    found |= table.get(number >> (width - bits) << (width - bits))
+    #: Ids of the conditions a leaf must satisfy (all but those ``exists: false`` lets pass).
+    needed: frozenset[int]
+    #: The conditions that also hold when no leaf is at their path.
+    absent_ok: tuple[_Condition, ...]
+    #: The needed condition the branch is filed under (None: no needed condition).
+    anchor: int | None
 
 
 class Matcher:
     """Many rules' patterns compiled together; ``matches`` finds every rule an event matches."""
 
     def __init__(self) -> None:
-        self._fields: dict[str, _FieldIndex] = {}
+        self._root: dict[str, _Step] = {}
         self._conditions: dict[tuple[str, frozenset[Operator]], _Condition] = {}
-        self._steps: Counter[str] = Counter()
         self._branches: dict[int, _Branch] = {}
         self._rules: dict[str, list[int]] = {}
-        self._gates: dict[int, set[int]] = defaultdict(set)
+        #: Each branch is filed under one needed condition (its rarest when added): its anchor.
+        self._anchors: dict[int, list[int]] = defaultdict(list)
         self._ungated: set[int] = set()
         self._ids = itertools.count()
 
@@ -239,115 +113,181 @@ class Matcher:
         """Take a rule out; unknown ids are ignored."""
         for bid in self._rules.pop(rule_id, ()):
             branch = self._branches.pop(bid)
-            self._ungated.discard(bid)
+            if branch.anchor is None:
+                self._ungated.discard(bid)
+            else:
+                self._anchors[branch.anchor].remove(bid)
             for condition in branch.conditions:
-                self._gates[condition.id].discard(bid)
                 self._release(condition)
 
     def matches(self, event: Mapping[str, Any]) -> set[str]:
-        """Ids of the rules whose pattern matches the event.
+        """Ids of the rules whose pattern matches the event (a parsed JSON object).
 
         Raises:
             ValidationException: the event is not a JSON object.
         """
         if not isinstance(event, Mapping):
             raise ValidationException("Event must be a JSON object")
-        leaves = self._flatten(event)
-        hits = self._hits(leaves)
+        leaves: list[_Leaf] = []
+        _walk(event, self._root, (), leaves, [0])
+        for _, _, membership in leaves:
+            if membership:
+                return self._matches_in_arrays(leaves)
+        hits: set[int] = set()
+        present: set[_Step] = set()
+        for step, value, _ in leaves:
+            step.index.collect(value, hits)  # type: ignore[union-attr]
+            present.add(step)
         matched: set[str] = set()
         for bid in self._candidates(hits):
             branch = self._branches[bid]
-            if branch.rule_id not in matched and _satisfiable(branch, hits, leaves):
+            if branch.rule_id not in matched and _holds(branch, hits, present):
                 matched.add(branch.rule_id)
         return matched
+
+    def _matches_in_arrays(self, leaves: list[_Leaf]) -> set[str]:
+        """``matches`` when leaves sit in arrays of objects: the fields a candidate takes from
+        them must agree (a candidate naming no such path is decided as without arrays)."""
+        hits: dict[int, set[Membership]] = defaultdict(set)
+        by_step: dict[_Step, list[Membership]] = defaultdict(list)
+        nested: set[_Step] = set()
+        for step, value, membership in leaves:
+            found: set[int] = set()
+            step.index.collect(value, found)  # type: ignore[union-attr]
+            for cid in found:
+                hits[cid].add(membership)
+            by_step[step].append(membership)
+            if membership:
+                nested.add(step)
+        matched: set[str] = set()
+        for bid in self._candidates(hits.keys()):
+            branch = self._branches[bid]
+            if branch.rule_id in matched:
+                continue
+            if any(c.step in nested for c in branch.conditions):
+                found_all = _satisfiable(branch, hits, by_step)
+            else:
+                found_all = _holds(branch, hits.keys(), by_step.keys())
+            if found_all:
+                matched.add(branch.rule_id)
+        return matched
+
+    def _candidates(self, hits: Set[int]) -> Iterator[int]:
+        """Branches whose every needed condition was hit (found through their anchors)."""
+        anchors = self._anchors
+        for cid in hits:
+            for bid in anchors.get(cid, ()):
+                if self._branches[bid].needed <= hits:
+                    yield bid
+        yield from self._ungated
 
     def _add_branch(self, rule_id: str, branch: tuple[Any, ...]) -> int:
         bid = next(self._ids)
         conditions = tuple(self._intern(c.path, c.operators) for c in branch)
-        gating = [c for c in conditions if not c.absent_ok]
-        self._branches[bid] = _Branch(rule_id, conditions, len(gating))
-        for condition in gating:
-            self._gates[condition.id].add(bid)
-        if not gating:
+        needed = [c for c in conditions if not c.absent_ok]
+        anchor = min(needed, key=lambda c: c.refs).id if needed else None
+        absent_ok = tuple(c for c in conditions if c.absent_ok)
+        self._branches[bid] = _Branch(
+            rule_id, conditions, frozenset(c.id for c in needed), absent_ok, anchor
+        )
+        if anchor is None:
             self._ungated.add(bid)
+        else:
+            self._anchors[anchor].append(bid)
         return bid
 
     def _intern(self, path: str, operators: tuple[Operator, ...]) -> _Condition:
         key = (path, frozenset(operators))
         condition = self._conditions.get(key)
         if condition is None:
-            absent_ok = Exists(False) in operators
-            condition = _Condition(next(self._ids), path, operators, absent_ok)
+            step = self._step(path)
+            step.index = step.index or FieldIndex()
+            condition = _Condition(next(self._ids), step, operators, Exists(False) in operators)
             self._conditions[key] = condition
-            index = self._fields.setdefault(path, _FieldIndex())
             for op in operators:
-                index.add(op, condition.id)
-            self._steps.update(_prefixes(path))
+                step.index.add(op, condition.id)
         condition.refs += 1
         return condition
+
+    def _step(self, path: str) -> _Step:
+        """The trie step of a path, created as needed; every step on the way counts one more user."""
+        steps, step, walked = self._root, None, []
+        for name in path.split("."):
+            walked.append(name)
+            step = steps.setdefault(name, _Step(".".join(walked)))
+            step.refs += 1
+            steps = step.children
+        assert step is not None
+        return step
 
     def _release(self, condition: _Condition) -> None:
         condition.refs -= 1
         if condition.refs:
             return
-        del self._conditions[(condition.path, frozenset(condition.operators))]
-        self._gates.pop(condition.id, None)
-        index = self._fields[condition.path]
+        step = condition.step
+        del self._conditions[(step.path, frozenset(condition.operators))]
+        self._anchors.pop(condition.id, None)
         for op in condition.operators:
-            index.remove(op, condition.id)
-        self._steps.subtract(_prefixes(condition.path))
-        for step in _prefixes(condition.path):
-            if not self._steps[step]:
-                del self._steps[step]
-        if not self._steps[condition.path]:
-            self._fields.pop(condition.path, None)
+            step.index.remove(op, condition.id)  # type: ignore[union-attr]
+        steps = self._root
+        for name in step.path.split("."):
+            here = steps[name]
+            here.refs -= 1
+            if not here.refs:
+                del steps[name]
+                break
+            steps = here.children
 
-    def _flatten(self, event: Mapping[str, Any]) -> dict[str, list[_Leaf]]:
-        """Leaves of the event by dotted path, with their array membership (used paths only)."""
-        leaves: dict[str, list[_Leaf]] = defaultdict(list)
-        arrays = itertools.count()
 
-        def walk(value: Any, path: str, membership: Membership) -> None:
-            if isinstance(value, Mapping):
-                for key, child in value.items():
-                    step = f"{path}.{key}" if path else str(key)
-                    if step in self._steps:
-                        walk(child, step, membership)
-            elif isinstance(value, list):
-                array = next(arrays)
-                for i, element in enumerate(value):
-                    nested = isinstance(element, (Mapping, list))
-                    walk(element, path, membership + ((array, i),) if nested else membership)
-            else:
-                leaves[path].append(_Leaf(value, membership))
-
-        walk(event, "", ())
-        return leaves
-
-    def _hits(self, leaves: dict[str, list[_Leaf]]) -> dict[int, set[Membership]]:
-        """For each satisfied condition, the distinct memberships of the leaves satisfying it."""
-        hits: dict[int, set[Membership]] = defaultdict(set)
-        for path, found in leaves.items():
-            index = self._fields.get(path)
-            if index is None:
+def _walk(
+    obj: Mapping[str, Any],
+    steps: dict[str, _Step],
+    membership: Membership,
+    out: list[_Leaf],
+    arrays: list[int],
+) -> None:
+    """Collect the leaves under ``obj`` at the paths the rules name (skipping other subtrees)."""
+    for key, value in obj.items():
+        step = steps.get(key)
+        if step is None:
+            if not (isinstance(key, str) and "." in key):
                 continue
-            for leaf in found:
-                for cid in index.lookup(leaf.value):
-                    hits[cid].add(leaf.membership)
-        return hits
-
-    def _candidates(self, hits: dict[int, set[Membership]]) -> list[int]:
-        """Branches whose every required condition was hit by some leaf."""
-        counts: Counter[int] = Counter()
-        for cid in hits:
-            counts.update(self._gates.get(cid, ()))
-        ready = [bid for bid, n in counts.items() if n == self._branches[bid].required]
-        return ready + list(self._ungated)
+            step = _dotted(steps, key)  # a dotted event key stands for nested keys
+            if step is None:
+                continue
+        _visit(value, step, membership, out, arrays)
 
 
-def _prefixes(path: str) -> list[str]:
-    steps = path.split(".")
-    return [".".join(steps[: i + 1]) for i in range(len(steps))]
+def _visit(
+    value: Any, step: _Step, membership: Membership, out: list[_Leaf], arrays: list[int]
+) -> None:
+    if isinstance(value, dict):
+        if step.children:
+            _walk(value, step.children, membership, out, arrays)
+    elif isinstance(value, list):
+        arrays[0] += 1
+        array = arrays[0]
+        for i, element in enumerate(value):
+            nested = isinstance(element, (dict, list))
+            _visit(element, step, membership + ((array, i),) if nested else membership, out, arrays)
+    elif step.index is not None:
+        out.append((step, value, membership))
+
+
+def _dotted(steps: dict[str, _Step], key: str) -> _Step | None:
+    step = None
+    for name in key.split("."):
+        step = steps.get(name)
+        if step is None:
+            return None
+        steps = step.children
+    return step
+
+
+def _holds(branch: _Branch, hits: Set[int], present: Set[_Step]) -> bool:
+    """Whether a candidate holds when no array of objects is involved: each of its
+    ``exists: false`` conditions is satisfied or has no leaf."""
+    return all(c.id in hits or c.step not in present for c in branch.absent_ok)
 
 
 def _merge(constraints: dict[int, int], membership: Membership) -> dict[int, int] | None:
@@ -364,7 +304,7 @@ def _merge(constraints: dict[int, int], membership: Membership) -> dict[int, int
 
 
 def _satisfiable(
-    branch: _Branch, hits: dict[int, set[Membership]], leaves: dict[str, list[_Leaf]]
+    branch: _Branch, hits: dict[int, set[Membership]], leaves: dict[_Step, list[Membership]]
 ) -> bool:
     """Whether the branch's conditions can take array-consistent leaves (absences checked in order)."""
     conditions = branch.conditions
@@ -383,7 +323,7 @@ def _satisfiable(
                 return True
         if (
             condition.absent_ok
-            and _absent(condition.path, constraints, leaves)
+            and _absent(leaves.get(condition.step, ()), constraints)
             and search(i + 1, constraints)
         ):
             return True
@@ -393,8 +333,8 @@ def _satisfiable(
     return search(0, {})
 
 
-def _absent(path: str, constraints: dict[int, int], leaves: dict[str, list[_Leaf]]) -> bool:
-    return all(_merge(constraints, leaf.membership) is None for leaf in leaves.get(path, ()))
+def _absent(memberships: Iterable[Membership], constraints: dict[int, int]) -> bool:
+    return all(_merge(constraints, membership) is None for membership in memberships)
 
 
 def matches_pattern(pattern: Pattern | str | Mapping[str, Any], event: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Event bus entities: rules with their targets (frozen)."""
+"""Event bus entities: rules with their targets, buses, retries, dead letters (frozen)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,18 @@ class Rule:
     state: str = "ENABLED"
     description: str | None = None
     targets: tuple[Json, ...] = ()
+    #: The ScheduleExpression of a scheduled rule (``pattern`` is "" when it has only that).
+    schedule: str | None = None
 
     @property
     def enabled(self) -> bool:
         """Whether matching events are delivered."""
         return self.state == "ENABLED"
+
+    @property
+    def matches_events(self) -> bool:
+        """Whether the rule has an event pattern (a scheduled rule may have none)."""
+        return bool(self.pattern)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from s3batch.errors import InvalidRequest
+from s3batch.events.errors import ValidationException
 from s3batch.types import Json
 
 #: Most entries one PutEvents call takes.
 MAX_ENTRIES = 10
-#: Largest total size of one entry (bytes; AWS counts the UTF-8 of its fields).
-MAX_ENTRY_BYTES = 256 * 1024
+#: Largest total size of the entries of one PutEvents request, counted as :func:`entry_size` does.
+MAX_REQUEST_BYTES = 256 * 1024
+#: Bytes a given ``Time`` counts for (EventBridge user guide, "Calculating PutEvents event entry size").
+TIME_BYTES = 14
 
 
 class EntryError(InvalidRequest):
@@ -30,6 +33,26 @@ class EntryError(InvalidRequest):
     def __init__(self, message: str, code: str = "InvalidArgument") -> None:
         super().__init__(message)
         self.code = code
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """An entry's size as EventBridge counts it: 14 bytes for a ``Time``, plus the UTF-8 bytes
+    of ``Source``, ``DetailType``, ``Detail`` and each of ``Resources``."""
+    resources = entry.get("Resources")
+    texts = [entry.get(k) for k in ("Source", "DetailType", "Detail")]
+    texts += resources if isinstance(resources, list) else []
+    size = sum(len(t.encode()) for t in texts if isinstance(t, str))
+    return size + (TIME_BYTES if entry.get("Time") is not None else 0)
+
+
+def check_request_size(entries: list[Mapping[str, Any]]) -> None:
+    """Refuse a PutEvents request whose entries are too large together (the whole request fails).
+
+    Raises:
+        ValidationException: the entries add up to more than MAX_REQUEST_BYTES.
+    """
+    if sum(entry_size(e) for e in entries) > MAX_REQUEST_BYTES:
+        raise ValidationException("Total size of the entries in the request is over the limit.")
 
 
 def event_time(value: Any, now: datetime) -> str:
@@ -56,7 +79,7 @@ def _required(entry: Mapping[str, Any], name: str) -> str:
 def _detail(text: str) -> Json:
     try:
         detail = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to read
         raise EntryError("Detail is malformed.", "MalformedDetail") from exc
     if not isinstance(detail, dict):
         raise EntryError("Detail is malformed.", "MalformedDetail")
@@ -70,8 +93,6 @@ def build_event(entry: Mapping[str, Any], now: datetime, account: str, region: s
     resources = entry.get("Resources") or []
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
         raise EntryError("Parameter Resources is not valid.")
-    if len(json.dumps(dict(entry)).encode()) > MAX_ENTRY_BYTES:
-        raise EntryError("Total size of the entry exceeds the limit.", "EntryTooLarge")
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

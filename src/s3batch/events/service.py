@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from s3batch.clock import Clock
@@ -15,9 +16,11 @@ from s3batch.events.errors import ValidationException
 from s3batch.events.matcher import matches_pattern
 from s3batch.events.models import Bus, DeadLetter, Retry, Rule
 from s3batch.events.patterns import parse
-from s3batch.events.publish import EntryError, build_event, valid_test_event
+from s3batch.events.publish import EntryError, build_event, check_request_size, valid_test_event
 from s3batch.events.retry import RetryPolicy
+from s3batch.events.schedule import parse_schedule
 from s3batch.events.store import BUS_TOPIC, stamp
+from s3batch.events.tagging import Tagging, put_tags, tag_map
 from s3batch.events.targets import KINDS, kind_of
 from s3batch.events.transform import validate_target_input
 from s3batch.state import outbox
@@ -65,6 +68,8 @@ class EventBus:
         self.account_id = account_id
         #: Hook called after events are put on a bus (the runtime wakes the pipeline with it).
         self.after_write: Callable[[], None] = lambda: None
+        #: Tags of rules and buses.
+        self.tagging = Tagging(db, self.bus_arn(DEFAULT_BUS))
 
     def rule_arn(self, bus: str, name: str) -> str:
         """A rule's ARN, as AWS writes it (the bus appears only for custom buses)."""
@@ -76,30 +81,34 @@ class EventBus:
 
         Raises:
             InvalidEventPatternException: the pattern is not valid.
+            ValidationException: no pattern nor schedule, a bad schedule, state or tag.
         """
         bus = bus_name(request.get("EventBusName"))
-        pattern = request.get("EventPattern")
-        if pattern is None:
-            raise ValidationException(
-                "s3batch does not run scheduled rules: give an EventPattern."
-                if request.get("ScheduleExpression")
-                else "Parameter(s) EventPattern or ScheduleExpression must be specified."
-            )
-        if request.get("State", "ENABLED") not in STATES:
-            raise ValidationException(f"Parameter State is not valid: use one of {', '.join(STATES)}.")
-        text = pattern if isinstance(pattern, str) else json.dumps(pattern)
-        parse(text)
+        text, schedule, tags = _rule_definition(bus, request)
         for target in targets or ():
             check_target(target)
         with self.db.transaction() as conn:
             old = store.get_rule(conn, bus, request["Name"])
             kept = tuple(targets) if targets is not None else (old.targets if old else ())
             rule = Rule(
-                bus, request["Name"], self.rule_arn(bus, request["Name"]), text, request.get("State", "ENABLED"),
-                request.get("Description"), kept,
+                bus,
+                request["Name"],
+                self.rule_arn(bus, request["Name"]),
+                text,
+                request.get("State", "ENABLED"),
+                request.get("Description"),
+                kept,
+                schedule,
             )
             store.put_rule(conn, rule)
-        logger.info("rule %s on bus %s: %d target(s)", rule.name, bus, len(kept), extra={"action": "put_rule"})
+            put_tags(conn, rule.arn, tags)
+        logger.info(
+            "rule %s on bus %s: %d target(s)",
+            rule.name,
+            bus,
+            len(kept),
+            extra={"action": "put_rule"},
+        )
         return rule
 
     def rules(self, bus: str | None = None) -> list[Rule]:
@@ -126,15 +135,17 @@ class EventBus:
             raise ResourceNotFoundException(f"Event bus {name} does not exist.")
         return found
 
-    def create_bus(self, name: str, description: str | None = None) -> Bus:
-        """Create a custom bus. Raises ResourceAlreadyExistsException."""
+    def create_bus(self, name: str, description: str | None = None, tags: Any = None) -> Bus:
+        """Create a custom bus (with its ``Tags``). Raises ResourceAlreadyExistsException."""
         if "/" in name or ":" in name or not name:
             raise ValidationException(f"Event bus name {name!r} is not valid.")
         new = Bus(name, self.bus_arn(name), description, stamp(self.clock.now()))
+        wanted = tag_map(tags) if tags is not None else {}
         with self.db.transaction() as conn:
             if name == DEFAULT_BUS or store.get_bus(conn, name):
                 raise ResourceAlreadyExistsException(f"Event bus {name} already exists.")
             store.put_bus(conn, new)
+            put_tags(conn, new.arn, wanted)
         return new
 
     def buses(self, prefix: str = "") -> list[Bus]:
@@ -168,9 +179,15 @@ class EventBus:
                 raise ValidationException("Rule can't be deleted since it has targets.")
             store.delete_rule(conn, found.bus, name)
 
+    def rule_names_by_target(self, target_arn: str, bus: str | None = None) -> list[str]:
+        """Names of the rules of a bus with a target of this ARN (ListRuleNamesByTarget)."""
+        return [
+            r.name for r in self.rules(bus_name(bus)) if any(t["Arn"] == target_arn for t in r.targets)
+        ]
+
     def set_state(self, name: str, bus: str | None, state: str) -> Rule:
         """Enable or disable a rule. Raises ResourceNotFoundException."""
-        return self._update(name, bus, lambda r: Rule(r.bus, r.name, r.arn, r.pattern, state, r.description, r.targets))
+        return self._update(name, bus, lambda r: replace(r, state=state))
 
     def put_targets(self, name: str, bus: str | None, targets: list[Json]) -> list[Json]:
         """Add or replace targets by Id; return the failed entries (TargetId, ErrorCode, ErrorMessage)."""
@@ -186,7 +203,7 @@ class EventBus:
             kept.update({t["Id"]: dict(t) for t in good})
             if len(kept) > MAX_TARGETS:
                 raise LimitExceededException(f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS}).")
-            return Rule(rule.bus, rule.name, rule.arn, rule.pattern, rule.state, rule.description, tuple(kept.values()))
+            return replace(rule, targets=tuple(kept.values()))
 
         self._update(name, bus, merged)
         return failed
@@ -194,9 +211,9 @@ class EventBus:
     def remove_targets(self, name: str, bus: str | None, ids: list[str]) -> None:
         """Remove targets by Id (unknown ids are ignored, as on AWS)."""
         gone = set(ids)
-        self._update(name, bus, lambda r: Rule(
-            r.bus, r.name, r.arn, r.pattern, r.state, r.description, tuple(t for t in r.targets if t["Id"] not in gone)
-        ))
+        self._update(
+            name, bus, lambda r: replace(r, targets=tuple(t for t in r.targets if t["Id"] not in gone))
+        )
 
     def _update(self, name: str, bus: str | None, change: Callable[[Rule], Rule]) -> Rule:
         with self.db.transaction() as conn:
@@ -210,7 +227,12 @@ class EventBus:
     # -- events ----------------------------------------------------------------------------
 
     def put_events(self, entries: list[Mapping[str, Any]]) -> list[Json]:
-        """Put events on their buses; one result per entry: ``{EventId}`` or ``{ErrorCode, ErrorMessage}``."""
+        """Put events on their buses; one result per entry: ``{EventId}`` or ``{ErrorCode, ErrorMessage}``.
+
+        Raises:
+            ValidationException: the entries are too large together (nothing is put).
+        """
+        check_request_size(entries)
         now, results = self.clock.now(), []
         with self.db.transaction() as conn:
             for entry in entries:
@@ -273,6 +295,23 @@ class LimitExceededException(ValidationException):
     """The request exceeds a quota."""
 
     code = "LimitExceededException"
+
+
+def _rule_definition(bus: str, request: Json) -> tuple[str, str | None, dict[str, str]]:
+    """The pattern text ("" for none), ScheduleExpression and tags of a PutRule request, checked."""
+    pattern, schedule = request.get("EventPattern"), request.get("ScheduleExpression") or None
+    if pattern is None and schedule is None:
+        raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+    if schedule is not None:
+        if bus != DEFAULT_BUS:
+            raise ValidationException("ScheduleExpression is supported only on the default event bus.")
+        parse_schedule(schedule)
+    if request.get("State", "ENABLED") not in STATES:
+        raise ValidationException(f"Parameter State is not valid: use one of {', '.join(STATES)}.")
+    text = "" if pattern is None else pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if text:
+        parse(text)
+    return text, schedule, tag_map(request["Tags"]) if "Tags" in request else {}
 
 
 def check_target(target: Mapping[str, Any]) -> None:

@@ -21,18 +21,35 @@ def stamp(moment: datetime) -> str:
 
 def _rule(row: Row) -> Rule:
     return Rule(
-        row["bus"], row["name"], row["arn"], row["pattern"], row["state"], row["description"],
+        row["bus"],
+        row["name"],
+        row["arn"],
+        row["pattern"],
+        row["state"],
+        row["description"],
         tuple(json.loads(row["targets"])),
+        row["schedule"],
     )
 
 
 def put_rule(conn: sqlite3.Connection, rule: Rule) -> None:
     """Create or replace a rule (with its targets) and bump the rules version."""
     conn.execute(
-        "INSERT OR REPLACE INTO rules (bus, name, arn, pattern, state, description, targets)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (rule.bus, rule.name, rule.arn, rule.pattern, rule.state, rule.description, json.dumps(list(rule.targets))),
+        "INSERT OR REPLACE INTO rules (bus, name, arn, pattern, state, description, targets, schedule)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            rule.bus,
+            rule.name,
+            rule.arn,
+            rule.pattern,
+            rule.state,
+            rule.description,
+            json.dumps(list(rule.targets)),
+            rule.schedule,
+        ),
     )
+    if rule.schedule is None:  # a schedule put back later starts afresh
+        conn.execute("DELETE FROM rule_schedules WHERE bus = ? AND rule = ?", (rule.bus, rule.name))
     conn.execute("UPDATE rules_version SET version = version + 1 WHERE id = 1")
 
 
@@ -46,7 +63,15 @@ def rules(conn: sqlite3.Connection, bus: str | None = None) -> list[Rule]:
     """Rules, by bus and name."""
     if bus is None:
         return [_rule(r) for r in conn.execute("SELECT * FROM rules ORDER BY bus, name")]
-    return [_rule(r) for r in conn.execute("SELECT * FROM rules WHERE bus = ? ORDER BY name", (bus,))]
+    return [
+        _rule(r) for r in conn.execute("SELECT * FROM rules WHERE bus = ? ORDER BY name", (bus,))
+    ]
+
+
+def scheduled_rules(conn: sqlite3.Connection) -> list[Rule]:
+    """The rules with a ScheduleExpression, by bus and name."""
+    rows = conn.execute("SELECT * FROM rules WHERE schedule IS NOT NULL ORDER BY bus, name")
+    return [_rule(r) for r in rows]
 
 
 def rules_version(conn: sqlite3.Connection) -> int:
@@ -54,7 +79,9 @@ def rules_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT version FROM rules_version WHERE id = 1").fetchone()["version"])
 
 
-def record_event(conn: sqlite3.Connection, bus: str, event: Json, matched: list[str], at: str) -> None:
+def record_event(
+    conn: sqlite3.Connection, bus: str, event: Json, matched: list[str], at: str
+) -> None:
     """Remember an event the bus received and the rules it matched."""
     conn.execute(
         "INSERT OR REPLACE INTO bus_events (event_id, bus, received_at, event, matched) VALUES (?, ?, ?, ?, ?)",
@@ -66,24 +93,41 @@ def record_delivery(conn: sqlite3.Connection, delivery: Delivery) -> None:
     """Remember what a target did with an event (the latest outcome wins)."""
     conn.execute(
         "INSERT OR REPLACE INTO deliveries (event_id, rule, target_id, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-        (delivery.event_id, delivery.rule, delivery.target_id, delivery.status, delivery.detail, delivery.at),
+        (
+            delivery.event_id,
+            delivery.rule,
+            delivery.target_id,
+            delivery.status,
+            delivery.detail,
+            delivery.at,
+        ),
     )
 
 
 def deliveries(conn: sqlite3.Connection, event_id: str) -> list[Delivery]:
     """What the targets did with one event."""
-    rows = conn.execute("SELECT * FROM deliveries WHERE event_id = ? ORDER BY rule, target_id", (event_id,))
+    rows = conn.execute(
+        "SELECT * FROM deliveries WHERE event_id = ? ORDER BY rule, target_id", (event_id,)
+    )
     return [Delivery(**r) for r in rows]
 
 
 def recent_events(conn: sqlite3.Connection, limit: int = 50) -> list[tuple[Json, list[str]]]:
     """The newest received events with the rules they matched."""
-    rows = conn.execute("SELECT event, matched FROM bus_events ORDER BY received_at DESC, rowid DESC LIMIT ?", (limit,))
+    rows = conn.execute(
+        "SELECT event, matched FROM bus_events ORDER BY received_at DESC, rowid DESC LIMIT ?",
+        (limit,),
+    )
     return [(json.loads(r["event"]), json.loads(r["matched"])) for r in rows]
 
 
 def delete_rule(conn: sqlite3.Connection, bus: str, name: str) -> bool:
     """Delete a rule; True when it existed."""
+    conn.execute(
+        "DELETE FROM event_tags WHERE arn IN (SELECT arn FROM rules WHERE bus = ? AND name = ?)",
+        (bus, name),
+    )
+    conn.execute("DELETE FROM rule_schedules WHERE bus = ? AND rule = ?", (bus, name))
     gone = conn.execute("DELETE FROM rules WHERE bus = ? AND name = ?", (bus, name)).rowcount
     conn.execute("UPDATE rules_version SET version = version + 1 WHERE id = 1")
     return bool(gone)
@@ -112,7 +156,12 @@ def buses(conn: sqlite3.Connection) -> list[Bus]:
 
 
 def delete_bus(conn: sqlite3.Connection, name: str) -> None:
-    """Delete a custom bus and its rules."""
+    """Delete a custom bus and its rules (with their tags)."""
+    conn.execute(
+        "DELETE FROM event_tags WHERE arn IN (SELECT arn FROM rules WHERE bus = ?)"
+        " OR arn IN (SELECT arn FROM event_buses WHERE name = ?)",
+        (name, name),
+    )
     conn.execute("DELETE FROM event_buses WHERE name = ?", (name,))
     conn.execute("DELETE FROM rules WHERE bus = ?", (name,))
     conn.execute("UPDATE rules_version SET version = version + 1 WHERE id = 1")
@@ -131,15 +180,23 @@ def add_retry(conn: sqlite3.Connection, retry: Retry) -> None:
         "INSERT INTO event_retries (bus, rule, target_id, event, ingested_at, attempts, due_at, last_error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            retry.bus, retry.rule, retry.target_id, json.dumps(retry.event), retry.ingested_at, retry.attempts,
-            retry.due_at, retry.last_error,
+            retry.bus,
+            retry.rule,
+            retry.target_id,
+            json.dumps(retry.event),
+            retry.ingested_at,
+            retry.attempts,
+            retry.due_at,
+            retry.last_error,
         ),
     )
 
 
 def due_retries(conn: sqlite3.Connection, now: str, limit: int) -> list[Retry]:
     """Retries due at ``now`` (ISO UTC), oldest due first."""
-    rows = conn.execute("SELECT * FROM event_retries WHERE due_at <= ? ORDER BY due_at, id LIMIT ?", (now, limit))
+    rows = conn.execute(
+        "SELECT * FROM event_retries WHERE due_at <= ? ORDER BY due_at, id LIMIT ?", (now, limit)
+    )
     return [_retry(r) for r in rows]
 
 
@@ -167,9 +224,21 @@ def add_dead_letter(conn: sqlite3.Connection, letter: DeadLetter) -> None:
         " error_code, error_message, exhausted, attempts, created_at, replayed_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            letter.id, letter.bus, letter.rule, letter.rule_arn, letter.target_id, letter.target_arn,
-            letter.dlq_arn, json.dumps(letter.event), letter.ingested_at, letter.error_code, letter.error_message,
-            letter.exhausted, letter.attempts, letter.created_at, letter.replayed_at,
+            letter.id,
+            letter.bus,
+            letter.rule,
+            letter.rule_arn,
+            letter.target_id,
+            letter.target_arn,
+            letter.dlq_arn,
+            json.dumps(letter.event),
+            letter.ingested_at,
+            letter.error_code,
+            letter.error_message,
+            letter.exhausted,
+            letter.attempts,
+            letter.created_at,
+            letter.replayed_at,
         ),
     )
 
@@ -177,7 +246,10 @@ def add_dead_letter(conn: sqlite3.Connection, letter: DeadLetter) -> None:
 def dead_letters(conn: sqlite3.Connection, include_replayed: bool = False) -> list[DeadLetter]:
     """Dead letters, oldest first (those not yet replayed, unless asked)."""
     where = "" if include_replayed else " WHERE replayed_at IS NULL"
-    return [_dead_letter(r) for r in conn.execute(f"SELECT * FROM dead_letters{where} ORDER BY created_at, id")]
+    return [
+        _dead_letter(r)
+        for r in conn.execute(f"SELECT * FROM dead_letters{where} ORDER BY created_at, id")
+    ]
 
 
 def get_dead_letter(conn: sqlite3.Connection, letter_id: str) -> DeadLetter | None:
@@ -189,6 +261,56 @@ def get_dead_letter(conn: sqlite3.Connection, letter_id: str) -> DeadLetter | No
 def mark_replayed(conn: sqlite3.Connection, letter_id: str, at: str) -> bool:
     """Mark a dead letter replayed; False when it was already (compare-and-set)."""
     cursor = conn.execute(
-        "UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL", (at, letter_id)
+        "UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL",
+        (at, letter_id),
     )
     return cursor.rowcount == 1
+
+
+# -- tags and schedules ----------------------------------------------------------------------
+
+
+def arn_exists(conn: sqlite3.Connection, arn: str) -> bool:
+    """Whether a stored rule or custom bus has this ARN."""
+    row = conn.execute(
+        "SELECT 1 FROM rules WHERE arn = ? UNION ALL SELECT 1 FROM event_buses WHERE arn = ?",
+        (arn, arn),
+    ).fetchone()
+    return row is not None
+
+
+def tags(conn: sqlite3.Connection, arn: str) -> dict[str, str]:
+    """The tags of a rule or bus, by key."""
+    rows = conn.execute("SELECT key, value FROM event_tags WHERE arn = ? ORDER BY key", (arn,))
+    return {r["key"]: r["value"] for r in rows}
+
+
+def put_tags(conn: sqlite3.Connection, arn: str, tags: dict[str, str]) -> None:
+    """Add tags to a resource, replacing the values of keys it already has."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO event_tags (arn, key, value) VALUES (?, ?, ?)",
+        [(arn, k, v) for k, v in tags.items()],
+    )
+
+
+def delete_tags(conn: sqlite3.Connection, arn: str, keys: list[str]) -> None:
+    """Remove tags from a resource (absent keys are fine)."""
+    conn.executemany("DELETE FROM event_tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
+
+
+def schedule(conn: sqlite3.Connection, bus: str, rule: str) -> tuple[str, str | None] | None:
+    """A rule's schedule as last computed: (expression, next firing as ISO UTC or None)."""
+    row = conn.execute(
+        "SELECT expression, next_at FROM rule_schedules WHERE bus = ? AND rule = ?", (bus, rule)
+    ).fetchone()
+    return (row["expression"], row["next_at"]) if row else None
+
+
+def set_schedule(
+    conn: sqlite3.Connection, bus: str, rule: str, expression: str, next_at: str | None
+) -> None:
+    """Record when a rule's schedule fires next."""
+    conn.execute(
+        "INSERT OR REPLACE INTO rule_schedules (bus, rule, expression, next_at) VALUES (?, ?, ?, ?)",
+        (bus, rule, expression, next_at),
+    )

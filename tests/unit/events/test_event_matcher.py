@@ -308,7 +308,7 @@ def test_shared_conditions_survive_removal_of_one_rule() -> None:
     assert matcher.matches(event) == {"two"}
     matcher.remove("two")
     assert matcher.matches(event) == set()
-    assert not matcher._fields and not matcher._conditions and not matcher._steps
+    assert not matcher._root and not matcher._conditions and not matcher._branches
 
 
 def test_rules_on_equal_python_values_of_different_json_types_stay_apart() -> None:
@@ -508,6 +508,12 @@ def test_matcher_agrees_with_oracle(patterns: list[dict[str, Any]], data: st.Dat
         matcher.remove(rule)
     for event in events:
         expected = {str(i) for i, p in enumerate(patterns) if oracle(p, event)} - gone
+        assert matcher.matches(event) == expected
+    back = data.draw(st.sets(st.sampled_from(sorted(gone)))) if gone else set()
+    for rule in back:  # re-added after removal: shared conditions and paths are rebuilt
+        matcher.add(rule, patterns[int(rule)])
+    for event in events:
+        expected = {str(i) for i, p in enumerate(patterns) if oracle(p, event)} - (gone - back)
         assert matcher.matches(event) == expected
 
 

@@ -185,6 +185,64 @@ def test_retries_stop_at_the_maximum_event_age(
     assert 3 <= handler.calls < 20
 
 
+def test_a_due_retry_past_the_maximum_event_age_is_not_made_but_dead_lettered(
+    db: Database, clock: FakeClock, bus: EventBus
+) -> None:
+    handler = FlakyTarget(RetriableTargetError("down", "TIMEOUT"))
+    dispatcher = setup(
+        db,
+        clock,
+        bus,
+        handler,
+        RetryPolicy={"MaximumEventAgeInSeconds": 60},
+        DeadLetterConfig={"Arn": DLQ},
+    )
+    dispatcher.tick()
+    assert statuses(db) == ["RETRYING"]
+    clock.advance(61)  # the bus was stopped past the retry's due time and the event's age
+    dispatcher.tick()
+    assert handler.calls == 1  # the retry was not made, although the target would now succeed
+    [letter] = bus.dead_letters()
+    assert (letter.error_code, letter.error_message, letter.exhausted, letter.attempts) == (
+        "TIMEOUT",
+        "down",
+        BY_AGE,
+        1,
+    )
+    assert statuses(db) == ["DEAD_LETTERED"] and bus.pending_retries() == []
+
+
+def test_a_due_retry_past_the_maximum_event_age_is_dropped_without_a_queue(
+    db: Database, clock: FakeClock, bus: EventBus
+) -> None:
+    handler = FlakyTarget(RetriableTargetError("down"))
+    dispatcher = setup(db, clock, bus, handler, RetryPolicy={"MaximumEventAgeInSeconds": 60})
+    dispatcher.tick()
+    clock.advance(60)
+    dispatcher.tick()
+    assert handler.calls == 1 and bus.dead_letters() == []
+    [detail] = [r["detail"] for r in db.conn.execute("SELECT detail FROM deliveries")]
+    assert statuses(db) == ["FAILED"] and BY_AGE in detail
+
+
+def test_no_retry_is_scheduled_past_the_maximum_event_age(
+    db: Database, clock: FakeClock, bus: EventBus
+) -> None:
+    handler = FlakyTarget(RetriableTargetError("down"))
+    dispatcher = setup(
+        db,
+        clock,
+        bus,
+        handler,
+        RetryPolicy={"MaximumEventAgeInSeconds": 60},
+        DeadLetterConfig={"Arn": DLQ},
+    )
+    clock.advance(59.5)  # the event waited on the bus; the first backoff (>= 0.5 s) ends past 60 s
+    dispatcher.tick()
+    assert handler.calls == 1 and bus.pending_retries() == []
+    assert bus.dead_letters()[0].exhausted == BY_AGE
+
+
 def test_without_a_dead_letter_queue_an_exhausted_event_is_dropped(
     db: Database, clock: FakeClock, bus: EventBus
 ) -> None:

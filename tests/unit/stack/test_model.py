@@ -219,7 +219,10 @@ def test_aws_request_sections_are_kept_as_written() -> None:
             {"jobDefinitions": [{"jobDefinitionName": "d"}]},
             'jobDefinitions[0]: Missing required parameter in input: "type"',
         ),
-        ({"rules": [RULE, {"Name": "r2", "Targets": []}]}, "rules[1]: 'EventPattern' is required"),
+        (
+            {"rules": [RULE, {"Name": "r2", "Targets": []}]},
+            "rules[1]: 'EventPattern' or 'ScheduleExpression' is required",
+        ),
         (
             {"rules": [{**RULE, "Targets": [{"Id": "t"}]}]},
             'rules[0]: Missing required parameter in Targets[0]: "Arn"',
@@ -228,6 +231,15 @@ def test_aws_request_sections_are_kept_as_written() -> None:
 )
 def test_aws_request_errors_name_the_index_and_field(doc: dict[str, object], message: str) -> None:
     assert _error(doc).startswith(f"{SRC}: {message}")
+
+
+def test_a_scheduled_rule_needs_no_pattern() -> None:
+    scheduled = {
+        "Name": "nightly",
+        "ScheduleExpression": "cron(0 2 * * ? *)",
+        "Targets": RULE["Targets"],
+    }
+    assert parse({"rules": [scheduled]}, SRC, NO_ENV).rules == [scheduled]
 
 
 def test_an_enum_typo_is_refused_naming_the_field() -> None:
