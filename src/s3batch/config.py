@@ -40,6 +40,13 @@ class Settings:
     #: The environment the settings were read from (``${env:NAME}`` in stacks, jobs' PATH/HOME).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def endpoint(self) -> str:
+        """The URL clients on this machine reach the server at (a wildcard host → loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Read ``S3BATCH_<FIELD>`` from ``environ``; non-None ``overrides`` (flags) win.

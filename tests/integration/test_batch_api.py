@@ -274,38 +274,3 @@ def test_aws_cli_submit_describe_list(batch: Any, batch_server: ChildServer) -> 
         json.dumps([{"name": "JOB_NAME", "values": [name]}]),
     )
     assert [j["jobId"] for j in listed["jobSummaryList"]] == [submitted["jobId"]]
-
-
-def test_admin_cli_submits_and_terminates_against_a_running_server(
-    batch: Any, batch_server: ChildServer
-) -> None:
-    import subprocess
-
-    def cli(command: str, *args: str) -> str:
-        result = subprocess.run(
-            [PY, "-m", "s3batch", "jobs", command, "--data-dir", str(batch_server.data_dir), *args],
-            env=batch_server.env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
-
-    job_id = cli(
-        "submit",
-        "--queue",
-        "q",
-        "--definition",
-        "py",
-        "--name",
-        "cli",
-        "--",
-        PY,
-        "-c",
-        "import time; time.sleep(30)",
-    )
-    wait(batch, job_id, "RUNNING")
-    cli("terminate", job_id, "--reason", "from the CLI")
-    job = wait(batch, job_id, "FAILED", timeout=10)
-    assert job["statusReason"] == "from the CLI" and job["isTerminated"] is True

@@ -99,6 +99,37 @@ def test_parent_is_pending_while_children_run_then_fails_when_one_failed(batch: 
     assert done["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 2
 
 
+def test_status_summary_last_updated_at_is_the_last_child_move(batch: Any) -> None:
+    parent = submit(batch, "pass", size=2)
+    queued = describe(batch, parent)[0]["arrayProperties"]
+    assert queued["statusSummaryLastUpdatedAt"] >= describe(batch, parent)[0]["createdAt"]
+    done = wait(batch, parent, "SUCCEEDED", "FAILED")
+    kids = describe(batch, f"{parent}:0", f"{parent}:1")
+    last = max(k["stoppedAt"] for k in kids)
+    assert done["arrayProperties"]["statusSummaryLastUpdatedAt"] == last
+    assert last >= queued["statusSummaryLastUpdatedAt"]
+    assert "statusSummaryLastUpdatedAt" not in kids[0]["arrayProperties"]
+
+
+def test_array_children_cannot_be_tagged(batch: Any) -> None:
+    parent = submit(batch, "pass", size=2, tags={"team": "data"})
+    child_arn = describe(batch, f"{parent}:1")[0]["jobArn"]
+    calls = (
+        lambda: batch.tag_resource(resourceArn=child_arn, tags={"k": "v"}),
+        lambda: batch.untag_resource(resourceArn=child_arn, tagKeys=["k"]),
+        lambda: batch.list_tags_for_resource(resourceArn=child_arn),
+    )
+    for call in calls:
+        with pytest.raises(ClientError) as caught:
+            call()
+        error = caught.value.response["Error"]
+        assert error["Code"] == "ClientException"
+        assert "child jobs of array" in error["Message"]
+    parent_arn = describe(batch, parent)[0]["jobArn"]
+    batch.tag_resource(resourceArn=parent_arn, tags={"k": "v"})
+    assert batch.list_tags_for_resource(resourceArn=parent_arn)["tags"] == {"team": "data", "k": "v"}
+
+
 def test_list_jobs_by_array_and_status(batch: Any) -> None:
     code = "import os, sys; sys.exit(int(os.environ['AWS_BATCH_JOB_ARRAY_INDEX']) % 2)"
     name = _name()

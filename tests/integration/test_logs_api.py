@@ -204,7 +204,32 @@ def test_filter_patterns(logs, group: str, stream: str, pattern: str, expected: 
     assert "nextToken" not in page
 
 
-@pytest.mark.parametrize("pattern", ['"unterminated', '{ $.level = "ERROR" }', "[a, b]", "%ERR%"])
+def test_structured_and_regex_filter_patterns(logs, group: str) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        json.dumps({"level": "ERROR", "latency": 1500, "user": {"id": 7}}),
+        json.dumps({"level": "INFO", "latency": 20, "user": None}),
+        '10.0.0.1 - alice [10/Oct/2000:13:25:15 -0700] "GET /a.html HTTP/1.0" 404 2326',
+        '10.0.0.2 - bob [10/Oct/2000:13:25:16 -0700] "GET /b.gif HTTP/1.0" 200 51',
+    ]
+    logs.create_log_stream(logGroupName=group, logStreamName="mixed")
+    events = [{"timestamp": BASE + i, "message": m} for i, m in enumerate(lines)]
+    logs.put_log_events(logGroupName=group, logStreamName="mixed", logEvents=events)
+    cases = {
+        '{ $.level = "ERROR" && $.latency > 1000 }': [0],
+        "{ $.user IS NULL || $.user.id = 8 }": [1],
+        "{ $.user.id NOT EXISTS }": [1],  # only JSON events can match a JSON pattern
+        "[ip, user, username, timestamp, request, status = 4*, bytes > 1000]": [2],
+        "[..., request = %\\.gif%, status, bytes]": [3],
+        "%^10\\.0\\.0\\.[12] % -bob": [2],
+    }
+    for pattern, expected in cases.items():
+        page = logs.filter_log_events(logGroupName=group, filterPattern=pattern)
+        assert messages(page["events"]) == [lines[i] for i in expected], pattern
+
+
+@pytest.mark.parametrize(
+    "pattern", ['"unterminated', "{ $.level = }", "[a, b", "%(ERR)%", "{ $.a > high }"]
+)
 def test_filter_patterns_refused(logs, group: str, stream: str, pattern: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as exc:
         logs.filter_log_events(logGroupName=group, filterPattern=pattern)

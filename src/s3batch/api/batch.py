@@ -235,8 +235,11 @@ class BatchProtocol:
         return {"jobs": [self._job_detail(j) for j in jobs]}
 
     def _job_detail(self, job: Job) -> JsonObject:
-        summary = self.service.array_summary(job) if job.is_array_parent else None
-        return codec.job_detail(job, self.service.tags(job.arn), summary)
+        tags = self.service.tags(job.arn)
+        if not job.is_array_parent:
+            return codec.job_detail(job, tags)
+        summary = self.service.array_summary(job)
+        return codec.job_detail(job, tags, summary, self.service.array_summary_changed_at(job))
 
     def list_jobs(self, params: JsonObject) -> JsonObject:
         """ListJobs: RUNNING jobs of a queue unless a status or a filter says otherwise."""
@@ -262,7 +265,7 @@ class BatchProtocol:
             arns.COMPUTE_ENVIRONMENT: self.service.compute_environment,
             arns.JOB_QUEUE: self.service.job_queue,
             arns.JOB_DEFINITION: self.service.job_definition,
-            arns.JOB: lambda a: self.service.job(a.rsplit("/", 1)[-1]),
+            arns.JOB: lambda a: self.service.taggable_job(a.rsplit("/", 1)[-1]),
         }
         if kind not in lookups:
             raise ClientException(f"{arn} is not a taggable AWS Batch resource ARN")

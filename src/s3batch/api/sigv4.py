@@ -270,7 +270,9 @@ def _query_params(query_string: str) -> dict[str, str]:
     return params
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_header(value: str) -> tuple[Scope, str, str]:
+    # Cached: routing reads the scope and verification reads it again, per request.
     algorithm, _, rest = value.strip().partition(" ")
     fields = dict(_field(part) for part in rest.split(","))
     if algorithm != ALGORITHM or not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():

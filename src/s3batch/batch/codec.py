@@ -132,8 +132,11 @@ def attempt_from_json(shape: Json) -> Attempt:
     )
 
 
-def array_properties(job: Job, summary: dict[str, int] | None = None) -> dict[str, Json] | None:
-    """``arrayProperties``: size and statusSummary on a parent, index on a child, else None."""
+def array_properties(
+    job: Job, summary: dict[str, int] | None = None, summary_at: int | None = None
+) -> dict[str, Json] | None:
+    """``arrayProperties``: size, statusSummary and statusSummaryLastUpdatedAt on a parent,
+    index on a child, else None."""
     if job.array_index is not None:
         return {"index": job.array_index}
     if job.array_size is None:
@@ -141,15 +144,21 @@ def array_properties(job: Job, summary: dict[str, int] | None = None) -> dict[st
     shape: dict[str, Json] = {"size": job.array_size}
     if summary is not None:
         shape["statusSummary"] = dict(summary)
+    if summary_at is not None:
+        shape["statusSummaryLastUpdatedAt"] = summary_at
     return shape
 
 
 def job_detail(
-    job: Job, tags: dict[str, str] | None = None, summary: dict[str, int] | None = None
+    job: Job,
+    tags: dict[str, str] | None = None,
+    summary: dict[str, int] | None = None,
+    summary_at: int | None = None,
 ) -> dict[str, Json]:
     """A JobDetail shape (DescribeJobs), plus s3batch's ``trigger``: the event that submitted it.
 
-    ``summary`` is an array parent's children counted by status.
+    ``summary`` is an array parent's children counted by status, ``summary_at`` when that
+    last changed (epoch ms).
     """
     ended = job.status in TERMINAL
     return _compact(
@@ -171,7 +180,7 @@ def job_detail(
             "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
             "platformCapabilities": ["EC2"],
             "dependsOn": [{"jobId": d} for d in job.depends_on] if job.depends_on else None,
-            "arrayProperties": array_properties(job, summary),
+            "arrayProperties": array_properties(job, summary, summary_at),
             "tags": tags or None,
             "isCancelled": ended and job.stop_request == "CANCEL" or None,
             "isTerminated": ended and job.stop_request == "TERMINATE" or None,

@@ -81,14 +81,17 @@ class BatchEngine:
     def run_loop(self, stop: threading.Event, interval: float = INTERVAL) -> None:
         """Tick until ``stop`` is set; a failing tick is logged and the loop goes on."""
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a wake during it runs the next one at once
             try:
                 moved = self.tick()
             except Exception:
                 logger.exception("batch tick failed", extra={"action": "batch_tick"})
                 moved = 0
-            if not moved:
+            # Processes just started are recorded RUNNING by the next pass; waiting for a
+            # wake (an exit, a submit) lets a short job's RUNNING, its outcome and the next
+            # placement share one commit instead of taking one each.
+            if self._started or not moved:
                 self._wake.wait(BUSY_INTERVAL if self.supervisor.running else interval)
-                self._wake.clear()
 
     def start(self, interval: float = INTERVAL) -> None:
         """Recover jobs left in flight, then tick in a background thread."""

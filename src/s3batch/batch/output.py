@@ -216,6 +216,8 @@ class LogWriter:
         self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        #: Writes submitted and writes run: equal when nothing is outstanding.
+        self._submitted = self._ran = 0
 
     def submit(self, write: Callable[[], None]) -> None:
         """Run ``write`` on the writer thread after every write submitted before it."""
@@ -223,11 +225,21 @@ class LogWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
+            self._submitted += 1
         self._queue.put(write)
 
     def flushed(self, then: Callable[[], None] = lambda: None) -> threading.Event:
-        """An event set once every write submitted so far has run; ``then`` is called after."""
+        """An event set once every write submitted so far has run; ``then`` is called after.
+
+        With nothing outstanding the event is set at once and ``then`` is not called: the
+        caller needs no wake-up for a flush that was never pending.
+        """
         done = threading.Event()
+        with self._lock:
+            idle = self._ran == self._submitted
+        if idle:
+            done.set()
+            return done
 
         def mark() -> None:
             done.set()
@@ -243,3 +255,5 @@ class LogWriter:
                 write()
             except Exception:  # a failing log store must not stop the other jobs' output
                 logger.exception("could not store job output", extra={"action": "job_output"})
+            with self._lock:
+                self._ran += 1

@@ -251,7 +251,7 @@ class ProcessRunner:
             on_eof=lambda: self.on_exit(),
         )
         pump.start()
-        logger.info(
+        logger.debug(
             "started job %s attempt %d as pid %d",
             launch.job_id,
             launch.attempt,

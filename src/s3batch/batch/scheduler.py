@@ -153,7 +153,7 @@ class Scheduler:
             if self._move(conn, job, JobStatus.STARTING, None, **fields):
                 used[target.name] = used.get(target.name, 0.0) + job.container.vcpus
                 moved += 1
-                logger.info("placed job %s on %s", job.id, target.name, extra={"action": "place"})
+                logger.debug("placed job %s on %s", job.id, target.name, extra={"action": "place"})
         return moved
 
     def _runnable(self, conn: sqlite3.Connection, queue: str) -> Iterator[Job]:

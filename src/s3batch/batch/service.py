@@ -33,6 +33,11 @@ from s3batch.types import Json
 
 logger = logging.getLogger(__name__)
 
+#: The tagging APIs' refusal of an array child's ARN (AWS's wording, from the API reference).
+CHILD_NOT_TAGGABLE = (
+    "ARNs for child jobs of array and multi-node parallel (MNP) jobs aren't supported."
+)
+
 Request = Mapping[str, Json]
 
 
@@ -363,6 +368,22 @@ class BatchService:
         counts = store.array_summary(self.db.conn, job.id)
         return {status.value: counts.get(status.value, 0) for status in JobStatus}
 
+    def array_summary_changed_at(self, job: Job) -> int | None:
+        """When an array parent's ``statusSummary`` last changed (epoch ms)."""
+        return store.array_summary_changed_at(self.db.conn, job.id)
+
+    def taggable_job(self, job_id: str) -> Job:
+        """A job TagResource may tag: array children are refused, as AWS does.
+
+        Raises:
+            JobNotFound: there is none.
+            ClientException: it is an array child.
+        """
+        job = self.job(job_id)
+        if job.array_parent is not None:
+            raise fail(CHILD_NOT_TAGGABLE)
+        return job
+
     def job(self, job_id: str) -> Job:
         """A job by id.
 
@@ -404,13 +425,13 @@ class BatchService:
         """A job's status moves, oldest first."""
         return store.events(self.db.conn, job_id)
 
-    def transition_many(self, moves: Sequence[Move]) -> list[Job | None]:
-        """Several moves in one transaction (one commit); a move whose compare-and-set lost gives None.
+    def transition_many(self, moves: Sequence[Move]) -> list[bool]:
+        """Several moves in one transaction (one commit); whether each took (a lost compare-and-set did not).
 
         Raises:
             IllegalTransition: a move is not in the status machine (nothing is written).
         """
-        out: list[Job | None] = []
+        out: list[bool] = []
         with self.db.transaction() as conn:
             now = self.now()
             for m in moves:
@@ -418,19 +439,12 @@ class BatchService:
                     store.transition(conn, m.job_id, m.sources, m.target, m.reason, now, **m.fields)
                 except TransitionConflict as exc:
                     logger.warning("job %s: %s", m.job_id, exc, extra={"action": "transition"})
-                    out.append(None)
+                    out.append(False)
                     continue
-                out.append(store.get_job(conn, m.job_id))
-        for m, job in zip(moves, out, strict=True):
-            if job is not None:
-                reason = f": {m.reason}" if m.reason else ""
-                logger.info(
-                    "job %s is %s%s",
-                    m.job_id,
-                    m.target.value,
-                    reason,
-                    extra={"action": "transition"},
-                )
+                out.append(True)
+        for m, took in zip(moves, out, strict=True):
+            if took:
+                _log_move(m.job_id, m.target, m.reason)
         return out
 
     def transition(
@@ -451,11 +465,13 @@ class BatchService:
             store.transition(conn, job_id, sources, target, reason, self.now(), **fields)
             job = store.get_job(conn, job_id)
         assert job is not None
-        logger.info(
-            "job %s is %s%s",
-            job_id,
-            target.value,
-            f": {reason}" if reason else "",
-            extra={"action": "transition"},
-        )
+        _log_move(job_id, target, reason)
         return job
+
+
+def _log_move(job_id: str, target: JobStatus, reason: str | None) -> None:
+    """Log a status move: outcomes at INFO, the steps on the way at DEBUG (a busy queue
+    would otherwise write several lines per job; every move is in ``job_events`` anyway)."""
+    level = logging.INFO if target in TERMINAL else logging.DEBUG
+    suffix = f": {reason}" if reason else ""
+    logger.log(level, "job %s is %s%s", job_id, target.value, suffix, extra={"action": "transition"})

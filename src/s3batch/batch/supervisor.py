@@ -148,8 +148,8 @@ class Supervisor:
                 self._open_stream(run.log_stream)
             recorded = self.service.transition_many(moves)
         moved = 0
-        for run, job in zip(started, recorded, strict=True):
-            if job is None:  # the job was moved meanwhile (terminated): do not run it
+        for run, took in zip(started, recorded, strict=True):
+            if not took:  # the job was moved meanwhile (terminated): do not run it
                 self._running.pop(run.job.id, None)
                 run.handle.kill(signal.SIGKILL)
                 wait(run.handle, timeout=3.0)
@@ -222,7 +222,7 @@ class Supervisor:
         """Write moves from :meth:`collect`; return how many took."""
         if not moves:
             return 0
-        return sum(job is not None for job in self.service.transition_many(moves))
+        return sum(self.service.transition_many(moves))
 
     def _poll_stop_requests(self) -> None:
         """TerminateJob flags a RUNNING job in the store; signal the ones not yet signalled."""

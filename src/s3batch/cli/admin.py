@@ -1,4 +1,8 @@
-"""Admin subcommands: ``jobs``, ``logs`` and ``stack``, reading the data dir's state directly."""
+"""Admin subcommands: ``jobs``, ``logs`` and ``stack``.
+
+Listing, describing and logs read the data dir's state; ``jobs submit|cancel|terminate``
+change jobs through the running server's Batch API (:mod:`.remote`).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from pathlib import Path
 import click
 
 from s3batch.batch.codec import job_detail
-from s3batch.batch.control import JobControl
 from s3batch.batch.models import Job
 from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.supervisor import LOG_GROUP
 from s3batch.cli.datadir import data_dir_option, open_data_dir
+from s3batch.cli.remote import batch_client, call, port_option
 from s3batch.logs.errors import LogStreamNotFound
 from s3batch.logs.service import Logs
 from s3batch.stack.model import default_text, load
@@ -61,52 +65,48 @@ def jobs_describe(data_dir: Path | None, job_id: str) -> None:
 
 @jobs.command("submit")
 @data_dir_option
+@port_option
 @click.option("--queue", required=True, help="The job queue (name or ARN).")
 @click.option("--definition", required=True, help="The job definition: name, name:revision or ARN.")
 @click.option("--name", required=True, help="The job's name.")
 @click.option("--parameter", "-p", multiple=True, help="A Ref:: parameter, NAME=VALUE (repeatable).")
 @click.argument("command", nargs=-1)
 def jobs_submit(
-    data_dir: Path | None, queue: str, definition: str, name: str, parameter: tuple[str, ...], command: tuple[str, ...]
+    data_dir: Path | None,
+    port: int | None,
+    queue: str,
+    definition: str,
+    name: str,
+    parameter: tuple[str, ...],
+    command: tuple[str, ...],
 ) -> None:
-    """Submit a job (as SubmitJob); COMMAND, when given, overrides the definition's. Prints the job id."""
+    """Submit a job to the running server (SubmitJob); COMMAND, when given, overrides the definition's. Prints the job id."""
     request: dict[str, object] = {"jobName": name, "jobQueue": queue, "jobDefinition": definition}
     if parameter:
         request["parameters"] = dict(p.partition("=")[::2] for p in parameter)
     if command:
         request["containerOverrides"] = {"command": list(command)}
-    db, services = open_data_dir(data_dir)
-    try:
-        job = services.batch.submit_job(request)
-    finally:
-        db.close()
-    click.echo(job.id)
+    click.echo(call(batch_client(data_dir, port), "submit_job", **request)["jobId"])
 
 
 @jobs.command("cancel")
 @data_dir_option
+@port_option
 @click.argument("job_id")
 @click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
-def jobs_cancel(data_dir: Path | None, job_id: str, reason: str) -> None:
-    """Cancel a job that has not started yet (as CancelJob; a running job is left alone)."""
-    db, services = open_data_dir(data_dir)
-    try:
-        JobControl(services.batch).cancel(job_id, reason)
-    finally:
-        db.close()
+def jobs_cancel(data_dir: Path | None, port: int | None, job_id: str, reason: str) -> None:
+    """Cancel a job that has not started yet, on the running server (CancelJob; a running job is left alone)."""
+    call(batch_client(data_dir, port), "cancel_job", jobId=job_id, reason=reason)
 
 
 @jobs.command("terminate")
 @data_dir_option
+@port_option
 @click.argument("job_id")
 @click.option("--reason", required=True, help="Why: becomes the job's statusReason.")
-def jobs_terminate(data_dir: Path | None, job_id: str, reason: str) -> None:
-    """Terminate a job (as TerminateJob): a running one is stopped by the server's supervisor."""
-    db, services = open_data_dir(data_dir)
-    try:
-        JobControl(services.batch).terminate(job_id, reason)
-    finally:
-        db.close()
+def jobs_terminate(data_dir: Path | None, port: int | None, job_id: str, reason: str) -> None:
+    """Terminate a job on the running server (TerminateJob): a running one is stopped."""
+    call(batch_client(data_dir, port), "terminate_job", jobId=job_id, reason=reason)
 
 
 #: How often ``logs --follow`` looks for new lines and for the job's end.

@@ -1,78 +1,96 @@
-"""FilterLogEvents patterns for unstructured messages, compiled once per call (pure).
+"""FilterLogEvents patterns, compiled once per call (pure).
 
-Supported, as CloudWatch Logs documents them (matching is case-sensitive):
+Three kinds, as CloudWatch Logs documents them (matching is case-sensitive):
 
-* the empty pattern matches every event;
-* ``ERROR Exception``: every term must appear in the message;
-* ``"ERROR 401"``: a quoted phrase must appear exactly (``\\"`` and ``\\\\`` escape);
-* ``?ERROR ?WARN``: at least one of the ``?`` terms must appear;
-* ``-DEBUG``: the term must not appear (``-DEBUG`` alone matches every other event).
-
-Terms of different kinds combine with AND: ``job ?ERROR ?WARN -retry`` needs ``job``, one
-of ``ERROR``/``WARN``, and no ``retry``. JSON (``{ $.x = 1 }``), space-delimited
-(``[ip, user, ...]``) and regex (``%…%``) patterns are refused with
-InvalidParameterException rather than matching everything, as moto does.
+* terms for unstructured messages (here): the empty pattern matches every event;
+  ``ERROR Exception`` needs every term; ``"ERROR 401"`` a quoted phrase exactly (``\\"``
+  and ``\\\\`` escape); ``?ERROR ?WARN`` at least one of the ``?`` terms; ``-DEBUG`` not
+  the term; ``%regex%`` a regular expression found in the message (also with ``?``/``-``).
+  Terms of different kinds combine with AND: ``job ?ERROR ?WARN -retry``;
+* ``{ $.field = value && … }`` for JSON messages (:mod:`.filter_json`);
+* ``[field, …, field = value]`` for space-delimited messages (:mod:`.filter_fields`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from s3batch.logs.errors import InvalidParameterException
+from s3batch.logs.filter_fields import compile_delimited
+from s3batch.logs.filter_json import compile_json
+from s3batch.logs.filter_values import MAX_REGEXES, compile_regex
 
 #: The longest pattern FilterLogEvents accepts (botocore's ``FilterPattern`` max).
 MAX_PATTERN = 1024
-_NOT_YET = {
-    "{": "JSON filter patterns ({ $.field = ... })",
-    "[": "space-delimited filter patterns ([field, ...])",
-    "%": "regular-expression filter patterns (%...%)",
-}
+
+#: A term: text that must appear, or a regular expression that must be found.
+Term = str | re.Pattern[str]
+
+
+class Matcher(Protocol):
+    """A compiled filter pattern of any kind."""
+
+    def matches(self, message: str) -> bool:
+        """Whether an event's message satisfies the pattern."""
+        ...
 
 
 @dataclass(frozen=True)
 class FilterPattern:
-    """A compiled pattern: terms that must all appear, of which one must, and that must not."""
+    """Terms that must all appear, of which one must, and that must not."""
 
-    required: tuple[str, ...] = ()
-    any_of: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
+    required: tuple[Term, ...] = ()
+    any_of: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
 
     def matches(self, message: str) -> bool:
         """Whether an event's message satisfies the pattern."""
         return (
-            all(term in message for term in self.required)
-            and (not self.any_of or any(term in message for term in self.any_of))
-            and not any(term in message for term in self.excluded)
+            all(_found(term, message) for term in self.required)
+            and (not self.any_of or any(_found(term, message) for term in self.any_of))
+            and not any(_found(term, message) for term in self.excluded)
         )
+
+
+def _found(term: Term, message: str) -> bool:
+    return term in message if isinstance(term, str) else term.search(message) is not None
 
 
 #: The pattern that matches every event.
 MATCH_ALL = FilterPattern()
 
 
-def compile_pattern(text: str | None) -> FilterPattern:
-    """Parse a filter pattern.
+def compile_pattern(text: str | None) -> Matcher:
+    """Parse a filter pattern of any kind.
 
     Raises:
-        InvalidParameterException: the pattern is malformed, too long, or of a kind
-            s3batch does not support yet.
+        InvalidParameterException: the pattern is malformed or too long.
     """
     if text is None or not text.strip():
         return MATCH_ALL
     if len(text) > MAX_PATTERN:
         raise InvalidParameterException(f"filterPattern must be at most {MAX_PATTERN} characters")
-    kind = _NOT_YET.get(text.strip()[0])
-    if kind is not None:
-        raise InvalidParameterException(f"s3batch does not support {kind} yet")
-    groups: dict[str, list[str]] = {"": [], "?": [], "-": []}
+    first = text.strip()[0]
+    if first == "{":
+        return compile_json(text)
+    if first == "[":
+        return compile_delimited(text)
+    groups: dict[str, list[Term]] = {"": [], "?": [], "-": []}
     for operator, term in _terms(text):
         groups[operator].append(term)
+    regexes = sum(not isinstance(t, str) for terms in groups.values() for t in terms)
+    if regexes > MAX_REGEXES:
+        raise InvalidParameterException(
+            f"Invalid filter pattern: at most {MAX_REGEXES} regular expressions are allowed"
+        )
     return FilterPattern(tuple(groups[""]), tuple(groups["?"]), tuple(groups["-"]))
 
 
-def _terms(text: str) -> list[tuple[str, str]]:
+def _terms(text: str) -> list[tuple[str, Term]]:
     """The pattern's ``(operator, term)`` pairs; operator is ``""``, ``"?"`` or ``"-"``."""
-    terms: list[tuple[str, str]] = []
+    terms: list[tuple[str, Term]] = []
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
@@ -87,10 +105,15 @@ def _terms(text: str) -> list[tuple[str, str]]:
         terms.append((operator, term))
 
 
-def _term(text: str, position: int) -> tuple[str, int]:
-    """One term starting at ``position`` (quoted or bare) and the position after it."""
+def _term(text: str, position: int) -> tuple[Term, int]:
+    """One term starting at ``position`` (quoted, ``%regex%`` or bare) and the position after it."""
     if position < len(text) and text[position] == '"':
         return _phrase(text, position + 1)
+    if position < len(text) and text[position] == "%":
+        end = text.find("%", position + 1)
+        if end < 0:
+            raise InvalidParameterException("Invalid filter pattern: unterminated %regex%")
+        return compile_regex(text[position + 1 : end]), end + 1
     end = position
     while end < len(text) and not text[end].isspace():
         if text[end] == '"':

@@ -313,6 +313,26 @@ def test_engine_thread_runs_jobs_and_stops(service: BatchService, engine: BatchE
     assert service.job(job.id).status is S.SUCCEEDED
 
 
+def test_engine_thread_records_every_step_of_short_jobs_in_order(
+    service: BatchService, engine: BatchEngine
+) -> None:
+    # The loop lets a short job's RUNNING share a commit with its outcome: it must still be
+    # recorded, after STARTING and before SUCCEEDED, for every job.
+    add_definition(service, command=["true"])
+    engine.start(interval=0.01)
+    try:
+        jobs = [submit(service) for _ in range(12)]
+        engine.wake()
+        _eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
+    finally:
+        engine.stop()
+    steps = [S.SUBMITTED, S.RUNNABLE, S.STARTING, S.RUNNING, S.SUCCEEDED]
+    for job in jobs:
+        events = service.job_events(job.id)
+        assert [e.to_status for e in events] == steps
+        assert [e.at for e in events] == sorted(e.at for e in events)
+
+
 def test_recover_finds_processes_started_just_before_a_crash_without_a_recorded_group(
     service: BatchService,
     engine: BatchEngine,

@@ -222,6 +222,16 @@ def array_summary(conn: sqlite3.Connection, parent_id: str) -> dict[str, int]:
     return {r["status"]: int(r["n"]) for r in rows}
 
 
+def array_summary_changed_at(conn: sqlite3.Connection, parent_id: str) -> int | None:
+    """When an array parent's children last changed status (epoch ms), None without children."""
+    row = conn.execute(
+        "SELECT max(e.at) AS at FROM jobs AS j JOIN job_events AS e ON e.job_id = j.id"
+        " WHERE j.array_parent = ?",
+        (parent_id,),
+    ).fetchone()
+    return None if row is None or row["at"] is None else int(row["at"])
+
+
 def array_children(conn: sqlite3.Connection, parent_id: str) -> list[Job]:
     """An array parent's children, by index."""
     rows = conn.execute("SELECT * FROM jobs WHERE array_parent = ? ORDER BY seq", (parent_id,))
@@ -357,7 +367,8 @@ def transition(
     unknown = set(fields) - set(_TRANSITION_FIELDS)
     if unknown:
         raise ValueError(f"not a job field a transition sets: {sorted(unknown)}")
-    row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    # With one possible source the status left is known; with several it is read first.
+    row = None if len(sources) == 1 else _status_row(conn, job_id)
     sets = "".join(f", {_TRANSITION_FIELDS[k]} = ?" for k in fields)
     statuses = [s.value for s in sources]
     cursor = conn.execute(
@@ -365,13 +376,18 @@ def transition(
         [target.value, reason, *(_field_value(k, v) for k, v in fields.items()), job_id, *statuses],
     )
     if cursor.rowcount != 1:
-        found = row["status"] if row else "no such job"
+        found = _status_row(conn, job_id)
         raise TransitionConflict(
-            f"job {job_id} is {found}, not {'/'.join(statuses)}: cannot move it to {target.value}"
+            f"job {job_id} is {found['status'] if found else 'no such job'},"
+            f" not {'/'.join(statuses)}: cannot move it to {target.value}"
         )
-    source = JobStatus(row["status"])
+    source = sources[0] if row is None else JobStatus(row["status"])
     _add_event(conn, job_id, now, source, target, reason)
     return source
+
+
+def _status_row(conn: sqlite3.Connection, job_id: str) -> Row | None:
+    return conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()  # type: ignore[no-any-return]
 
 
 def events(conn: sqlite3.Connection, job_id: str) -> list[JobEvent]:
