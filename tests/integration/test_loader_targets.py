@@ -1,4 +1,5 @@
-"""The loader end to end through ``main([...])``, into a real PostgreSQL and a DuckDB file.
+"""The loader end to end through ``main([...])``, into a real PostgreSQL, a DuckDB file and a
+SQLite file.
 
 PostgreSQL is the embedded server ``s3batch up`` runs (:mod:`s3batch.embedded`), started
 once for this module; each test gets its own database. S3 and Secrets Manager are in-memory stand-ins for the
@@ -7,11 +8,13 @@ two boto3 calls, except in the test that reads the object from a real ``s3batch 
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +27,12 @@ from s3batch.embedded import EmbeddedPostgres
 from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, main
 from s3batch.loader.job import Clients, human_size
 from s3batch.loader.sinks.postgres import PostgresSink
+from s3batch.loader.sinks.sqlite import SqliteSink
 from s3batch.loader.testing import FakeS3, FakeSecrets
 
 BUCKET = "s3-eventbridge-batch"
+#: The secret of each target: PostgreSQL, DuckDB and SQLite.
+PG, DUCK, LITE = "RDS-credentials", "Redshift-credentials", "Lite-credentials"
 _PK_NAME = (
     "SELECT conname FROM pg_constraint WHERE conrelid = 'persons'::regclass AND contype = 'p'"
 )
@@ -75,6 +81,7 @@ class Setup:
     pg: PgServer
     dbname: str
     duck_path: Path
+    lite_path: Path
     s3: FakeS3
     secrets: FakeSecrets
 
@@ -83,7 +90,7 @@ class Setup:
 
     def load(self, key: str, *targets: str, extra: tuple[str, ...] = ()) -> int:
         argv = ["--bucket", BUCKET, "--key", key, "--table", "persons", *extra]
-        for target in targets or ("RDS-credentials", "Redshift-credentials"):
+        for target in targets or (PG, DUCK, LITE):
             argv += ["--target", target]
         return main(argv, clients=Clients(self.s3, self.secrets), environ={})
 
@@ -97,6 +104,33 @@ class Setup:
     def duck_rows(self, table: str = "persons") -> list[tuple[object, ...]]:
         with duckdb.connect(str(self.duck_path)) as conn:
             return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+    def lite_rows(self, table: str = "persons") -> list[tuple[object, ...]]:
+        with closing(sqlite3.connect(self.lite_path)) as conn:
+            return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+    def rows(self) -> list[list[tuple[object, ...]]]:
+        """The persons rows of every target."""
+        return [self.pg_rows(), self.duck_rows(), self.lite_rows()]
+
+    def execute(self, target: str, sql: str) -> None:
+        """Run a statement in the DuckDB or SQLite target."""
+        if target == DUCK:
+            with duckdb.connect(str(self.duck_path)) as conn:
+                conn.execute(sql)
+            return
+        with closing(sqlite3.connect(self.lite_path)) as conn, conn:
+            conn.execute(sql)
+
+    @contextmanager
+    def counter(self, target: str) -> Iterator[Callable[[], int]]:
+        """A reader of the PostgreSQL or SQLite target: counts the persons it can see."""
+        if target == PG:
+            with self.pg_connect() as conn:
+                yield lambda: _count(conn.execute("SELECT count(*) FROM persons").fetchone())
+            return
+        with closing(sqlite3.connect(self.lite_path)) as lite:
+            yield lambda: _count(lite.execute("SELECT count(*) FROM persons").fetchone())
 
 
 @pytest.fixture
@@ -118,14 +152,15 @@ def setup(pg: PgServer, tmp_path: Path) -> Iterator[Setup]:
                 "engine": "duckdb",
                 "path": str(tmp_path / "warehouse.duckdb"),
             },
+            "Lite-credentials": {"engine": "sqlite", "path": str(tmp_path / "lite.db")},
         }
     )
-    yield Setup(pg, dbname, tmp_path / "warehouse.duckdb", FakeS3(), secrets)
+    yield Setup(pg, dbname, tmp_path / "warehouse.duckdb", tmp_path / "lite.db", FakeS3(), secrets)
     with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {dbname} WITH (FORCE)")
 
 
-def test_loads_50_rows_into_postgres_and_duckdb(
+def test_loads_50_rows_into_postgres_duckdb_and_sqlite(
     setup: Setup, capsys: pytest.CaptureFixture[str]
 ) -> None:
     setup.put("sample-data.txt", persons(50))
@@ -135,18 +170,23 @@ def test_loads_50_rows_into_postgres_and_duckdb(
         (f"P{i:04d}", f"person{i}@example.com", "NY", 10000 + i, f"{i} Main Street")
         for i in range(1, 51)
     ]
-    assert [(*r[:3], int(str(r[3])), r[4]) for r in setup.pg_rows()] == expected
-    assert [(*r[:3], int(str(r[3])), r[4]) for r in setup.duck_rows()] == expected
+    for rows in setup.rows():
+        assert [(*r[:3], int(str(r[3])), r[4]) for r in rows] == expected
     out = capsys.readouterr().out
     for line in (
         f"Copying data from S3 s3://{BUCKET}/sample-data.txt into persons",
-        f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows are valid",
+        f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows; "
+        "the targets copy them while they are checked",
+        "50 rows are valid",
         f"Connecting to postgres db {setup.dbname} on port {setup.pg.port}",
         "CREATE TABLE persons",
         "loading 50 rows into persons (replace)",
         "COPY 50",
         f"persons now has 50 rows in postgres db {setup.dbname} on 127.0.0.1:{setup.pg.port}",
         f"persons now has 50 rows in duckdb {setup.duck_path}",
+        f"Opening sqlite file {setup.lite_path}",
+        "INSERT 50",
+        f"persons now has 50 rows in sqlite {setup.lite_path}",
     ):
         assert line in out.splitlines(), line
     assert out.splitlines()[-1].startswith(f"Loaded 50 rows ({size}) from s3://")
@@ -183,7 +223,7 @@ def test_reload_replaces_the_rows(setup: Setup, capsys: pytest.CaptureFixture[st
     assert setup.load("k") == EXIT_OK
     setup.put("k", persons(20, start=101, postal=50000))
     assert setup.load("k") == EXIT_OK
-    for rows in (setup.pg_rows(), setup.duck_rows()):
+    for rows in setup.rows():
         assert len(rows) == 20 and rows[0][0] == "P0101" and int(str(rows[-1][3])) == 50120
     out = capsys.readouterr().out
     assert (
@@ -199,33 +239,33 @@ def test_bad_row_leaves_every_target_unchanged(
 ) -> None:
     setup.put("k", persons(50))
     assert setup.load("k") == EXIT_OK
-    before = (setup.pg_rows(), setup.duck_rows())
+    before = setup.rows()
     lines = persons(10, start=201).splitlines(keepends=True)
     lines[6] = "P0207,person207@example.com,NY,12a45,207 Main Street\n"
     setup.put("k", "".join(lines))
     capsys.readouterr()
     assert setup.load("k") == EXIT_FAILED
-    assert (setup.pg_rows(), setup.duck_rows()) == before
+    assert setup.rows() == before
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert 'load failed: line 7, column "postal": "12a45" is not a valid numeric(10)' in err
 
 
+@pytest.mark.parametrize(("second", "label"), [(DUCK, "duckdb"), (LITE, "sqlite")])
 def test_failure_in_the_second_target_rolls_back_the_first(
-    setup: Setup, capsys: pytest.CaptureFixture[str]
+    setup: Setup, capsys: pytest.CaptureFixture[str], second: str, label: str
 ) -> None:
     setup.put("k", persons(50))
-    assert setup.load("k") == EXIT_OK
+    assert setup.load("k", PG, second) == EXIT_OK
     before = setup.pg_rows()
-    with duckdb.connect(str(setup.duck_path)) as conn:
-        conn.execute("DROP TABLE persons")
-        conn.execute("CREATE TABLE persons (id VARCHAR PRIMARY KEY, email VARCHAR)")
+    setup.execute(second, "DROP TABLE persons")
+    setup.execute(second, "CREATE TABLE persons (id VARCHAR PRIMARY KEY, email VARCHAR)")
     setup.put("k", persons(5, start=300))
-    assert setup.load("k") == EXIT_FAILED
+    assert setup.load("k", PG, second) == EXIT_FAILED
     assert setup.pg_rows() == before
     err = capsys.readouterr().err
     assert (
-        "table persons in duckdb" in err
+        f"table persons in {label}" in err
         and "does not match its definition: it has 2 columns, expected 5" in err
     )
 
@@ -237,47 +277,51 @@ def test_duplicate_primary_key_fails_everywhere(
     assert setup.load("k") == EXIT_OK
     setup.put("k", persons(3) + persons(1, start=2))
     assert setup.load("k") == EXIT_FAILED
-    assert len(setup.pg_rows()) == 50 and len(setup.duck_rows()) == 50
+    assert [len(rows) for rows in setup.rows()] == [50, 50, 50]
     assert (
         "duplicate primary key in the file: Key (id)=(P0002) is duplicated."
         in capsys.readouterr().err
     )
 
 
+@pytest.mark.parametrize(("target", "sink"), [(PG, PostgresSink), (LITE, SqliteSink)])
 def test_readers_never_see_an_empty_or_partial_table(
-    setup: Setup, monkeypatch: pytest.MonkeyPatch
+    setup: Setup,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+    sink: type[PostgresSink | SqliteSink],
 ) -> None:
     setup.put("k", persons(50))
-    assert setup.load("k", "RDS-credentials") == EXIT_OK
+    assert setup.load("k", target) == EXIT_OK
     seen_before_swap: list[int] = []
-    original_swap = PostgresSink.swap
+    original_swap = sink.swap
 
-    def swap(self: PostgresSink) -> int:
-        with setup.pg_connect() as reader:  # the new rows are staged but not yet swapped in
-            seen_before_swap.append(_count(reader))
-        return original_swap(self)
+    def swap(self: PostgresSink | SqliteSink) -> int:
+        with setup.counter(target) as count:  # the new rows are staged but not yet swapped in
+            seen_before_swap.append(count())
+        return original_swap(self)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(PostgresSink, "swap", swap)
+    monkeypatch.setattr(sink, "swap", swap)
     counts: list[int] = []
     stop = threading.Event()
 
     def poll() -> None:
-        with setup.pg_connect() as reader:
+        with setup.counter(target) as count:
             while not stop.is_set():
-                counts.append(_count(reader))
+                counts.append(count())
 
     poller = threading.Thread(target=poll)
     poller.start()
     try:
         setup.put("k", persons(20000, start=1000))
-        assert setup.load("k", "RDS-credentials") == EXIT_OK
+        assert setup.load("k", target) == EXIT_OK
     finally:
         stop.set()
         poller.join()
     assert seen_before_swap == [50]
     assert counts and set(counts) <= {50, 20000}
-    with setup.pg_connect() as reader:
-        assert _count(reader) == 20000
+    with setup.counter(target) as count:
+        assert count() == 20000
 
 
 def test_concurrent_loads_of_one_table_run_one_after_the_other(setup: Setup) -> None:
@@ -297,8 +341,7 @@ def test_concurrent_loads_of_one_table_run_one_after_the_other(setup: Setup) -> 
     assert ids in ([f"P{i:04d}" for i in range(1, 3001)], [f"P{i:04d}" for i in range(5000, 7000)])
 
 
-def _count(conn: psycopg.Connection[tuple[object, ...]]) -> int:
-    row = conn.execute("SELECT count(*) FROM persons").fetchone()
+def _count(row: tuple[object, ...] | None) -> int:
     return int(str(row[0])) if row else -1
 
 
@@ -323,7 +366,7 @@ def test_mismatched_existing_table_is_a_clear_error(
 def test_bom_and_crlf(setup: Setup) -> None:
     setup.put("k", ("\ufeff" + persons(3).replace("\n", "\r\n")).encode())
     assert setup.load("k") == EXIT_OK
-    for rows in (setup.pg_rows(), setup.duck_rows()):
+    for rows in setup.rows():
         assert rows[0][0] == "P0001" and rows[2][4] == "3 Main Street"
 
 
@@ -385,13 +428,18 @@ def test_every_type_round_trips_and_reloads(setup: Setup, tmp_path: Path) -> Non
     setup.put("typed.csv", data)
     for _ in range(2):  # the second load checks the existing tables against the definition
         assert setup.load("typed.csv", extra=("--stack", str(stack))) == EXIT_OK
-    pg, duck = setup.pg_rows(), setup.duck_rows()
+    pg, duck, lite = setup.rows()
     assert pg == duck
     assert [str(v) for v in pg[0]] == [
         "1", "9000000000", "-5", "12.50", "42", "0.5", "-1250.0", "True", "2024-02-29",
         "2024-02-29 13:45:10", ' spaced "q" ',
     ]  # fmt: skip
     assert pg[1] == (2, *[None] * 10)
+    assert lite == [
+        (1, 9000000000, -5, 12.5, 42, 0.5, -1250.0, 1, "2024-02-29", "2024-02-29 13:45:10",
+         ' spaced "q" '),
+        (2, *[None] * 10),
+    ]  # fmt: skip
 
 
 def test_secrets_never_reach_the_output(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -490,3 +538,48 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "s3batch.loader", "load"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "required" in done.stderr
+
+
+def test_sqlite_table_made_by_hand_keeps_its_view_and_index(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.execute(
+        LITE,
+        "CREATE TABLE persons (id VARCHAR(10) NOT NULL PRIMARY KEY, "
+        "email character varying(50) NOT NULL, state varchar(3) NOT NULL, "
+        "postal NUMERIC(10) NOT NULL, address varchar(250) NOT NULL)",
+    )
+    setup.execute(LITE, "CREATE VIEW ny AS SELECT id FROM persons WHERE state = 'NY'")
+    setup.execute(LITE, "CREATE INDEX persons_email ON persons (email)")
+    for start in (1, 500):
+        setup.put("k", persons(3, start=start))
+        assert setup.load("k", LITE) == EXIT_OK
+    assert "table persons exists" in capsys.readouterr().out
+    with closing(sqlite3.connect(setup.lite_path)) as conn:
+        assert conn.execute("SELECT id FROM ny ORDER BY 1").fetchall() == [
+            ("P0500",),
+            ("P0501",),
+            ("P0502",),
+        ]
+        assert conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'persons' "
+            "AND sql IS NOT NULL"
+        ).fetchall() == [("persons_email",)]
+
+
+def test_sqlite_table_that_disagrees_is_a_clear_error(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.execute(
+        LITE,
+        "CREATE TABLE persons (id varchar(10) PRIMARY KEY NOT NULL, email varchar(50) NOT NULL, "
+        "state varchar(3), postal integer NOT NULL, address varchar(250) NOT NULL)",
+    )
+    setup.execute(LITE, "INSERT INTO persons VALUES ('X', 'x@x', 'NY', 1, 'here')")
+    setup.put("k", persons(5))
+    assert setup.load("k", LITE) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert f"table persons in sqlite {setup.lite_path} does not match its definition" in err
+    assert 'column "state" is nullable, expected NOT NULL' in err
+    assert 'column "postal" is integer, expected numeric(10)' in err
+    assert setup.lite_rows() == [("X", "x@x", "NY", 1, "here")]

@@ -1,4 +1,4 @@
-"""The loader job: load an S3 object into a table of PostgreSQL, DuckDB and Redshift targets.
+"""The loader job: load an S3 object into a table of PostgreSQL, DuckDB, SQLite, Redshift.
 
 CSV, JSON lines or Parquet (gzipped or not); ``replace``, ``append`` (once per object
 version, remembered in each target's ``s3batch_load_history`` ledger) or ``upsert``;

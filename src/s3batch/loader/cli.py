@@ -2,14 +2,17 @@
 
 Runs as an AWS Batch container's command would: boto3 finds the endpoint
 (``AWS_ENDPOINT_URL``), region and credentials in the environment. Progress goes to
-stdout (it becomes the job log); a failure prints one ``load failed: ...`` line on
-stderr and returns a non-zero exit code.
+stdout (it becomes the job log) as plain lines, above a progress bar when stdout is a
+terminal (:mod:`s3batch.loader.progress`); a failure prints one ``load failed: ...``
+line on stderr and returns a non-zero exit code.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,6 +23,7 @@ import boto3
 from s3batch.loader.default_tables import DEFAULT_TABLES
 from s3batch.loader.errors import LoadConfigError, LoaderError, PartialCommit
 from s3batch.loader.job import Clients, LoadRequest, SinkFactory, human_size, load
+from s3batch.loader.progress import display_for
 from s3batch.loader.sinks import open_sink
 from s3batch.loader.tables import FORMATS, MODES, TableDef, read_stack_tables
 
@@ -79,6 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def job_options(command: Sequence[str]) -> argparse.Namespace | None:
+    """The load options of a job's command when it runs the loader, else None.
+
+    The loader runs as ``s3batch load ...``, ``python -m s3batch load ...`` or ``python -m
+    s3batch.loader [load] ...``. A loader command with bad options gives None too (the job
+    will fail with the usage error when it runs).
+    """
+    args = _loader_args(list(command))
+    if args is None:
+        return None
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return build_parser().parse_args(args[1:] if args[:1] == ["load"] else args)
+    except SystemExit:
+        return None
+
+
+def _loader_args(command: list[str]) -> list[str] | None:
+    for i, word in enumerate(command):
+        if Path(word).name == "s3batch" and command[i + 1 : i + 2] == ["load"]:
+            return command[i + 2 :]
+        if word == "-m" and command[i + 1 : i + 2] == ["s3batch.loader"]:
+            return command[i + 2 :]
+    return None
+
+
 def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
@@ -103,6 +133,7 @@ def main(
         options = build_parser().parse_args(args)
     except SystemExit as exc:  # argparse has printed the usage or the help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    display = display_for(sys.stdout)
     try:
         env = os.environ if environ is None else environ
         table = _table(options, env)
@@ -110,7 +141,10 @@ def main(
             options.bucket, options.key, table, tuple(options.target), options.force,
             env.get(JOB_ID_ENV),
         )  # fmt: skip
-        result = load(request, clients or _boto_clients(), _echo, make_sink)
+        with display:
+            result = load(
+                request, display.watch(clients or _boto_clients()), display.echo, make_sink
+            )
     except LoadConfigError as exc:
         _fail(str(exc))
         return EXIT_USAGE
@@ -122,11 +156,11 @@ def main(
         return EXIT_FAILED
     for label, seconds in zip(result.targets, result.target_seconds, strict=True):
         done = "skipped (already appended)" if label in result.skipped else "loaded"
-        _echo(
+        display.echo(
             f"{table.name} on {label}: {result.rows} rows {done}, {result.rejected} rejected, "
             f"{seconds:.1f} s"
         )
-    _echo(
+    display.echo(
         f"Loaded {result.rows} rows ({human_size(result.size)}) from {request.url} into "
         f"{table.name} on {len(result.targets)} target(s): {', '.join(result.targets)} "
         f"in {result.seconds:.1f} s"
@@ -177,10 +211,6 @@ def _boto_clients() -> Clients:
         return Clients(s3=boto3.client("s3"), secrets=boto3.client("secretsmanager"))
     except Exception as exc:  # botocore: no region, bad endpoint URL, ...
         raise LoadConfigError(f"cannot create AWS clients: {exc}") from exc
-
-
-def _echo(line: str) -> None:
-    print(line, flush=True)
 
 
 def _fail(message: str) -> None:

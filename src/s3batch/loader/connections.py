@@ -3,8 +3,8 @@
 A secret's SecretString is JSON naming its engine, the shape RDS and Secrets Manager use:
 ``{"engine": "postgres", "host", "port", "username", "password", "dbname"}`` (extra keys
 such as ``dbInstanceIdentifier`` are ignored, ``sslmode`` is passed on),
-``{"engine": "duckdb", "path"}``, or ``{"engine": "redshift", "host", "port", "username",
-"password", "dbname", "iamRole", "region"}`` (Redshift reads the object from S3 itself,
+``{"engine": "duckdb", "path"}``, ``{"engine": "sqlite", "path"}``, or ``{"engine":
+"redshift", "host", "port", "username", "password", "dbname", "iamRole", "region"}`` (Redshift reads the object from S3 itself,
 with the IAM role). A user name or password never appears in a message or
 a repr: :func:`scrub` removes them from driver error text.
 """
@@ -22,6 +22,8 @@ from s3batch.loader.errors import LoadConfigError, LoaderError
 POSTGRES_ENGINES = frozenset({"postgres", "postgresql", "aurora-postgresql"})
 #: What replaces a secret value in a message.
 MASK = "***"
+#: Seconds to wait for a PostgreSQL server to accept a connection.
+CONNECT_TIMEOUT = 10
 
 
 class SecretsClient(Protocol):
@@ -53,6 +55,17 @@ class PostgresTarget:
         """Values that must never be shown."""
         return (self.password, self.username)
 
+    def connect_params(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` (they hold the password: never log them)."""
+        params: dict[str, Any] = {
+            "host": self.host, "port": self.port, "dbname": self.dbname, "user": self.username,
+            "password": self.password, "connect_timeout": CONNECT_TIMEOUT,
+            "application_name": "s3batch-loader", "client_encoding": "UTF8",
+        }  # fmt: skip
+        if self.sslmode:
+            params["sslmode"] = self.sslmode
+        return params
+
 
 @dataclass(frozen=True)
 class DuckDBTarget:
@@ -65,6 +78,23 @@ class DuckDBTarget:
     def label(self) -> str:
         """How logs name the target."""
         return f"duckdb {self.path}"
+
+    def hidden(self) -> tuple[str, ...]:
+        """Values that must never be shown (none)."""
+        return ()
+
+
+@dataclass(frozen=True)
+class SqliteTarget:
+    """A SQLite database file to load into."""
+
+    secret_id: str
+    path: str
+
+    @property
+    def label(self) -> str:
+        """How logs name the target."""
+        return f"sqlite {self.path}"
 
     def hidden(self) -> tuple[str, ...]:
         """Values that must never be shown (none)."""
@@ -95,7 +125,7 @@ class RedshiftTarget:
 
 
 #: Any target.
-Target = PostgresTarget | DuckDBTarget | RedshiftTarget
+Target = PostgresTarget | DuckDBTarget | SqliteTarget | RedshiftTarget
 
 
 def scrub(text: str, hidden: tuple[str, ...]) -> str:
@@ -137,10 +167,12 @@ def parse_target(secret_id: str, doc: Mapping[str, Any]) -> Target:
         return _postgres(secret_id, doc)
     if engine == "duckdb":
         return DuckDBTarget(secret_id, _string(doc, "path", secret_id))
+    if engine == "sqlite":
+        return SqliteTarget(secret_id, _string(doc, "path", secret_id))
     if engine == "redshift":
         return _redshift(secret_id, doc)
     raise LoadConfigError(
-        f"secret {secret_id}: engine must be 'postgres', 'duckdb' or 'redshift'"
+        f"secret {secret_id}: engine must be 'postgres', 'duckdb', 'sqlite' or 'redshift'"
         + ("" if engine is None else f", not {engine!r}" if isinstance(engine, str) else "")
     )
 

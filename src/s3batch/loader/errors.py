@@ -50,3 +50,9 @@ class PartialCommit(TargetError):
     """Some targets committed the new rows and others did not."""
 
     code = "PartialCommit"
+
+
+class RowsRefused(TargetError):
+    """A target refused a value of a file it parsed itself; the loader checks every row instead."""
+
+    code = "TargetFailed"

@@ -1,13 +1,22 @@
 """The load job: fetch an S3 object, check every row, then load the table in every target.
 
 The order guarantees that a bad file changes nothing: targets are resolved first (so a
-wrong secret fails fast), the whole object is streamed from S3 (gunzipped when its key
-ends in ``.gz`` or its Content-Encoding is gzip), checked row by row and parked in a
-local spool, and only then are targets touched. Bad rows, up to the table's
-``max_errors``, are written next to the object as ``<key>.rejects.csv``. Each target's
-work runs in its own transaction; all targets stage their rows, then all swap, then all
-commit, so a failure at any step before the commits leaves every target as it was.
-A target whose ledger already holds this ``append`` is skipped.
+wrong secret fails fast), the whole object is streamed from S3 to a local file (gunzipped
+when its key ends in ``.gz`` or its Content-Encoding is gzip), and only then are targets
+touched. Each target's work runs in its own transaction; all targets stage their rows,
+then all swap, then all commit, so a failure at any step before the commits leaves every
+target as it was. A target whose ledger already holds this ``append`` is skipped.
+
+Rows are checked one of two ways. The fast path, for CSV files in the forms
+:mod:`s3batch.loader.fastcheck` knows: the targets get the file itself and parse it in C,
+while a thread matches every line against the table's pattern; no target swaps the rows
+in before every line matched. The checked path: the row checker reads every field in
+Python and writes the canonical rows to a spool; bad rows, up to the table's
+``max_errors``, are written next to the object as ``<key>.rejects.csv``. The checked path
+runs when a line does not match, and when a target fails on the fast path for any reason
+while a line does not match, or refuses a value (:class:`~s3batch.loader.errors.RowsRefused`):
+every target is rolled back, then the file is checked and loaded again. So a bad row is
+always reported by line, column and reason, as if every row had been checked first.
 """
 
 from __future__ import annotations
@@ -16,19 +25,29 @@ import gzip
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from s3batch.loader.connections import SecretsClient, Target, fetch_target
-from s3batch.loader.errors import BadRow, LoaderError, PartialCommit, SourceError
+from s3batch.loader.errors import (
+    BadRow,
+    LoaderError,
+    PartialCommit,
+    RowsRefused,
+    SourceError,
+    TargetError,
+)
+from s3batch.loader.fastcheck import Scan
 from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.readers import Row, read_rows
 from s3batch.loader.rejects import REJECTS_SUFFIX, Rejects, rejects_key
 from s3batch.loader.sinks import Echo, Sink, open_sink
-from s3batch.loader.spool import Spool
+from s3batch.loader.spool import CHUNK, Spool
 from s3batch.loader.tables import TableDef
 
 #: Seconds between progress lines while a file is read.
@@ -113,10 +132,28 @@ def load(
         echo(f"{request.url} is a rejects file written by the loader: not loaded")
         return LoadResult(0, 0, (), time.monotonic() - started)
     targets = [fetch_target(clients.secrets, secret_id) for secret_id in request.targets]
-    sinks = [make_sink(target, request.table, echo) for target in targets]  # not connected yet
-    with tempfile.TemporaryDirectory(prefix="s3batch-load-") as tmp:
-        source = _download(request, clients.s3, Path(tmp) / "rows.csv", echo)
-        written = _write(sinks, source.spool, _entry(request, source), echo)
+
+    def new_sinks() -> list[Sink]:
+        return [make_sink(target, request.table, echo) for target in targets]
+
+    sinks = new_sinks()  # not connected yet: a missing driver fails before the download
+    with tempfile.TemporaryDirectory(prefix="s3batch-load-") as tmp, ThreadPoolExecutor(1) as pool:
+        source, scan = _download(request, clients.s3, Path(tmp), echo)
+        if scan is None:
+            source = _check(request, clients.s3, source, echo)
+            written = _write(sinks, source.spool, _entry(request, source), echo)
+        else:
+            scanned = pool.submit(scan.check, source.spool.path)
+            try:
+                ready = partial(_scanned, scanned, source.spool.rows, echo)
+                written = _write(sinks, source.spool, _entry(request, source), echo, ready)
+            except TargetError as exc:
+                if scanned.result() and not isinstance(exc, RowsRefused):
+                    raise
+                echo(f"{exc}; checking every row of the file in Python")
+                source = _check(request, clients.s3, source, echo)
+                sinks = new_sinks()
+                written = _write(sinks, source.spool, _entry(request, source), echo)
     labels = tuple(sink.label for sink in sinks)
     return LoadResult(
         source.spool.rows, source.size, labels, time.monotonic() - started,
@@ -145,32 +182,66 @@ def human_size(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-def _download(request: LoadRequest, s3: S3Client, path: Path, echo: Echo) -> _Source:
+def _download(
+    request: LoadRequest, s3: S3Client, tmp: Path, echo: Echo
+) -> tuple[_Source, Scan | None]:
+    """The object in a local file; the scan to run on it, if it may take the fast path."""
     echo(f"Copying data from S3 {request.url} into {request.table.name}")
     try:
         response = s3.get_object(Bucket=request.bucket, Key=request.key)
     except Exception as exc:  # botocore's ClientError, connection and credential errors
         raise SourceError(f"cannot read {request.url}: {exc}") from exc
-    body, rejects = response["Body"], Rejects(request.table.max_errors)
+    body, path, scan = response["Body"], tmp / "object", Scan.of(request.table)
     counter = _Counting(body)
     stream: Any = counter
     if request.key.endswith(".gz") or response.get("ContentEncoding") == "gzip":
         stream = gzip.GzipFile(fileobj=counter, mode="rb")  # type: ignore[call-overload]
     try:
-        rows = _progress(read_rows(stream, request.table, rejects), echo)
-        spool = Spool.write(path, rows)
+        with open(path, "wb") as out:
+            for piece in _pieces(stream, scan, echo):
+                out.write(piece)
+    except Exception as exc:  # the connection broke while streaming, bad gzip, disk full
+        raise SourceError(f"copying {request.url} to a local file failed: {exc}") from exc
+    finally:
+        body.close()
+    version, rejects = _version(response), Rejects(request.table.max_errors)
+    if scan is not None:
+        scan.head(path)
+    if scan is None or not scan.ok:
+        unchecked = Spool.unchecked(path, 0, request.table, 0)  # rows are counted when checked
+        return _Source(version, counter.size, unchecked, rejects), None
+    spool = Spool.unchecked(path, scan.rows, request.table, scan.offset)
+    echo(
+        f"Downloaded {request.url} ({human_size(counter.size)}), {spool.rows} rows; "
+        "the targets copy them while they are checked"
+    )
+    return _Source(version, counter.size, spool, rejects), scan
+
+
+def _scanned(scanned: Future[bool], rows: int, echo: Echo) -> None:
+    """Wait for the scan of the file. Raises RowsRefused if a line does not match."""
+    if not scanned.result():
+        raise RowsRefused("a line of the file is not in a form every target reads alike")
+    echo(f"{rows} rows are valid")
+
+
+def _check(request: LoadRequest, s3: S3Client, source: _Source, echo: Echo) -> _Source:
+    """``source`` with every row of its file checked in Python, into a spool beside it."""
+    rejects, path = Rejects(request.table.max_errors), source.spool.path
+    try:
+        with open(path, "rb") as raw:
+            rows = _progress(read_rows(raw, request.table, rejects), echo)
+            spool = Spool.write(path.with_name("rows.csv"), rows)
     except BadRow:
         _save_rejects(request, s3, rejects, echo)
         raise
     except LoaderError:
         raise
-    except Exception as exc:  # the connection broke while streaming, bad gzip, disk full
-        raise SourceError(f"copying {request.url} to a local spool failed: {exc}") from exc
-    finally:
-        body.close()
-    echo(f"Downloaded {request.url} ({human_size(counter.size)}), {spool.rows} rows are valid")
+    except Exception as exc:  # a file that is not Parquet, disk full
+        raise SourceError(f"reading the rows of {request.url} failed: {exc}") from exc
+    echo(f"Downloaded {request.url} ({human_size(source.size)}), {spool.rows} rows are valid")
     _save_rejects(request, s3, rejects, echo)
-    return _Source(_version(response), counter.size, spool, rejects)
+    return _Source(source.version, source.size, spool, rejects)
 
 
 def _version(response: Mapping[str, Any]) -> str:
@@ -206,6 +277,24 @@ def _progress(rows: Iterable[Row], echo: Echo) -> Iterator[Row]:
         yield row
 
 
+def _pieces(stream: Any, scan: Scan | None, echo: Echo) -> Iterator[bytes]:
+    """The stream's bytes a piece at a time, with a progress line every :data:`PROGRESS_SECONDS`."""
+    started = last = time.monotonic()
+    size = 0
+    while piece := stream.read(CHUNK):
+        if scan is not None:
+            scan.count(piece)
+        size += len(piece)
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            last, seconds = now, now - started
+            if scan is None:  # rows are counted when they are checked
+                echo(f"downloaded {human_size(size)} ({human_size(int(size / seconds))}/s)")
+            else:
+                echo(f"downloaded {scan.rows:,} rows ({scan.rows / seconds:,.0f} rows/s)")
+        yield piece
+
+
 class _Counting:
     """Counts the bytes read from a stream."""
 
@@ -218,8 +307,14 @@ class _Counting:
         return data
 
 
-def _write(sinks: list[Sink], spool: Spool, entry: LedgerEntry, echo: Echo) -> _Written:
-    """Load every sink; which were skipped (their ledger has this append), seconds per sink."""
+def _write(
+    sinks: list[Sink], spool: Spool, entry: LedgerEntry, echo: Echo,
+    ready: Callable[[], None] = lambda: None,
+) -> _Written:  # fmt: skip
+    """Load every sink; which were skipped (their ledger has this append), seconds per sink.
+
+    ``ready`` runs once every sink has staged the rows, before any swaps them in.
+    """
     written = _Written([], [0.0] * len(sinks))
     with ExitStack() as stack:
         active = []
@@ -231,6 +326,7 @@ def _write(sinks: list[Sink], spool: Spool, entry: LedgerEntry, echo: Echo) -> _
                     continue
                 sink.stage(spool)
             active.append((i, sink))
+        ready()
         for i, sink in active:
             with written.timing(i):
                 sink.swap()

@@ -6,13 +6,16 @@ transaction as the rows it describes, so the ledger and the data never disagree.
 for the table is skipped, unless the load is forced. Query it with SQL, e.g.
 ``SELECT * FROM s3batch_load_history ORDER BY loaded_at DESC``.
 
-SQL is written with ``%s`` placeholders (psycopg); :func:`for_duckdb` respells them.
+SQL is written with ``%s`` placeholders (psycopg); :func:`for_duckdb` respells them (for
+SQLite too). :mod:`s3batch.loader.history` reads the ledger back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 #: The ledger table's name in every target.
 LEDGER_TABLE = "s3batch_load_history"
@@ -41,6 +44,18 @@ INSERT INTO {LEDGER_TABLE}
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
+#: The columns of a ledger row, in :class:`LedgerEntry` field order.
+COLUMNS = (
+    "bucket, key, version, table_name, mode, loaded_at, job_id, rows_loaded, rows_rejected, forced"
+)
+
+
+def history_query(*, table: bool, limit: int | None) -> str:
+    """The ledger rows, newest first: of one table (one ``%s``) if ``table``; at most ``limit``."""
+    where = "WHERE table_name = %s " if table else ""
+    tail = "" if limit is None else f" LIMIT {int(limit)}"
+    return f"SELECT {COLUMNS} FROM {LEDGER_TABLE} {where}ORDER BY loaded_at DESC{tail}"
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -56,6 +71,15 @@ class LedgerEntry:
     rows_loaded: int
     rows_rejected: int
     forced: bool = False
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> LedgerEntry:
+        """The entry a ``SELECT {COLUMNS}`` row holds (SQLite gives text times and 0/1 flags)."""
+        loaded_at = row[5] if isinstance(row[5], datetime) else datetime.fromisoformat(row[5])
+        return cls(
+            str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), loaded_at,
+            None if row[6] is None else str(row[6]), int(row[7]), int(row[8]), bool(row[9]),
+        )  # fmt: skip
 
     def identity(self) -> tuple[str, str, str, str]:
         """The parameters of :data:`APPENDED`."""

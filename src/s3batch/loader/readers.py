@@ -132,7 +132,7 @@ def _checked(reader: csv.Reader, table: TableDef, rejects: Rejects) -> Iterator[
             continue
         if expect_header:
             expect_header = False
-            order = _header_order(record, table, start)
+            order = header_order(record, table, start)
             continue
         if len(record) != width:
             rejects.add(_width_error(record, table, start), _text(record, table))
@@ -157,7 +157,7 @@ def _text(record: list[str], table: TableDef) -> str:
     return out.getvalue()
 
 
-def _header_order(record: list[str], table: TableDef, line: int) -> list[int] | None:
+def header_order(record: list[str], table: TableDef, line: int) -> list[int] | None:
     """Where each column is in the file (None: in table order). Raises BadRow."""
     names = [c.name for c in table.columns]
     found = [table.format.column_for(h) for h in record]

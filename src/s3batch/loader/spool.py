@@ -1,30 +1,79 @@
-"""Checked rows parked on local disk, so no target is touched before the whole file is valid.
+"""Rows parked on local disk, so no target is touched before the whole file is valid.
 
-The spool is CSV in one fixed dialect that both PostgreSQL's ``COPY ... (FORMAT csv)`` and
-DuckDB's ``COPY ... FROM`` read natively: comma-separated, every value double-quoted
+A spool is checked or unchecked. A checked spool holds rows the row checker read, in one
+fixed CSV dialect that both PostgreSQL's ``COPY ... (FORMAT csv)`` and DuckDB's ``COPY
+... FROM`` read natively (:data:`CHECKED`): comma-separated, every value double-quoted
 (``"`` doubled inside), NULL written as an empty unquoted field, LF after each row, UTF-8.
 Quoting every value keeps leading and trailing spaces and can never be mistaken for NULL
-or for PostgreSQL's ``\\.`` end-of-data marker.
+or for PostgreSQL's ``\\.`` end-of-data marker. An unchecked spool is the object itself,
+as downloaded, when :mod:`s3batch.loader.fastcheck` found that the databases read every
+value of it as the checker would: its :attr:`Spool.dialect` is the table's format, and
+:meth:`Spool.iter_rows` checks its rows on the way out for sinks that read rows in Python.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from s3batch.loader.readers import Row
+from s3batch.loader.errors import BadRow, RowsRefused
+from s3batch.loader.readers import Row, read_rows
+from s3batch.loader.rejects import Rejects
+from s3batch.loader.tables import TableDef
 
 #: Size of the pieces the spool is read back in.
 CHUNK = 1024 * 1024
 
+#: One field: quoted text, or nothing (NULL), then a comma or the end of the row.
+_FIELD = re.compile(r'(?:"((?:[^"]|"")*)"|)(?:,|\n)')
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a spool's CSV is spelled (PostgreSQL's and DuckDB's CSV options say the same)."""
+
+    delimiter: str = ","
+    quote: str = '"'
+    #: Whether a quoted empty field is NULL too, not an empty string (empty-as-NULL files).
+    quoted_null: bool = False
+    #: Whether a header line precedes the rows.
+    header: bool = False
+
+
+#: The dialect of a checked spool.
+CHECKED = Dialect()
+
 
 class Spool:
-    """A file of checked rows; create with :meth:`write`, then read with :meth:`chunks`."""
+    """A file of rows; create with :meth:`write` or :meth:`unchecked`, read with :meth:`chunks`."""
 
-    def __init__(self, path: Path, rows: int) -> None:
+    def __init__(
+        self, path: Path, rows: int, dialect: Dialect = CHECKED, offset: int = 0,
+        table: TableDef | None = None,
+    ) -> None:  # fmt: skip
         self.path = path
         #: How many rows the spool holds.
         self.rows = rows
+        #: How the file's CSV is spelled.
+        self.dialect = dialect
+        #: Bytes before the first row (a byte-order mark, a header line): :meth:`chunks` skips them.
+        self.offset = offset
+        #: The table whose checks :meth:`iter_rows` applies (unchecked spools only).
+        self.table = table
+
+    @classmethod
+    def unchecked(cls, path: Path, rows: int, table: TableDef, offset: int) -> Spool:
+        """The object downloaded to ``path``, whose rows the databases check themselves."""
+        fmt = table.format
+        dialect = Dialect(fmt.delimiter, fmt.quote, quoted_null=True, header=fmt.header)
+        return cls(path, rows, dialect, offset, table)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the row checker wrote the spool (else it is the object as downloaded)."""
+        return self.table is None
 
     @classmethod
     def write(cls, path: Path, rows: Iterable[Row]) -> Spool:
@@ -40,8 +89,30 @@ class Spool:
                 count += 1
         return cls(path, count)
 
+    def iter_rows(self) -> Iterator[tuple[str | None, ...]]:
+        """The spool's rows, one at a time (NULL and the empty string kept apart)."""
+        if self.table is not None:
+            with open(self.path, "rb") as raw:
+                try:
+                    yield from map(tuple, read_rows(raw, self.table, Rejects(0)))
+                except BadRow as exc:  # the load checks the file again, keeping rejects
+                    raise RowsRefused(str(exc)) from exc
+            return
+        with open(self.path, encoding="utf-8", newline="\n", buffering=CHUNK) as f:
+            pending = ""
+            for line in f:
+                pending += line
+                if pending.count('"') % 2:  # inside a quoted value that holds a line break
+                    continue
+                yield tuple(
+                    None if m[1] is None else m[1].replace('""', '"')
+                    for m in _FIELD.finditer(pending)
+                )
+                pending = ""
+
     def chunks(self) -> Iterator[bytes]:
         """The spool's bytes, a piece at a time."""
         with open(self.path, "rb") as f:
+            f.seek(self.offset)
             while chunk := f.read(CHUNK):
                 yield chunk

@@ -10,7 +10,7 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
@@ -27,6 +27,7 @@ class FakeS3:
         self.objects = dict(objects or {})
         #: Content-Encoding of objects stored with one, by (bucket, key).
         self.encodings: dict[tuple[str, str], str] = {}
+        self._etags: dict[tuple[str, str], tuple[bytes, str]] = {}
 
     def put(self, bucket: str, key: str, data: bytes, encoding: str | None = None) -> None:
         """Store an object (with a Content-Encoding, if given)."""
@@ -42,11 +43,18 @@ class FakeS3:
         response = {
             "Body": StreamingBody(io.BytesIO(data), len(data)),
             "ContentLength": len(data),
-            "ETag": f'"{hashlib.md5(data).hexdigest()}"',
+            "ETag": self._etag(Bucket, Key, data),
         }
         if (Bucket, Key) in self.encodings:
             response["ContentEncoding"] = self.encodings[Bucket, Key]
         return response
+
+    def _etag(self, bucket: str, key: str, data: bytes) -> str:
+        """The object's ETag, computed once per object (S3 computes it at upload)."""
+        known = self._etags.get((bucket, key))
+        if known is None or known[0] is not data:
+            known = self._etags[bucket, key] = (data, f'"{hashlib.md5(data).hexdigest()}"')
+        return known[1]
 
     def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: object) -> dict[str, Any]:  # noqa: N803
         """Store an object, as PutObject does."""
@@ -75,3 +83,29 @@ class FakeSecrets:
                 "GetSecretValue",
             )
         return {"Name": SecretId, "SecretString": self.secrets[SecretId]}
+
+
+#: Rows in one block of :func:`write_persons` (ids vary by block, the rest repeats).
+PERSONS_BLOCK = 10_000
+
+
+def write_persons(out: BinaryIO, rows: int) -> int:
+    """Write ``rows`` rows of the tutorial's persons file (ids ``P00000000``, ...); the bytes.
+
+    Fast enough for gigabytes: one block of rows is formatted once, then copied with each
+    block's number put into its ids. At most 10**8 rows (ids are varchar(10)).
+    """
+    if not 0 <= rows <= 10**8:
+        raise ValueError(f"rows must be from 0 to 100,000,000, not {rows}")
+    template = "".join(
+        f"P####{i:04d},person{i}@example.com,NY,{10000 + i},{i} Main Street\n"
+        for i in range(PERSONS_BLOCK)
+    ).encode()
+    size = 0
+    for block in range(-(-rows // PERSONS_BLOCK)):
+        data = template.replace(b"####", b"%04d" % block)
+        if (block + 1) * PERSONS_BLOCK > rows:
+            data = b"".join(data.splitlines(keepends=True)[: rows - block * PERSONS_BLOCK])
+        out.write(data)
+        size += len(data)
+    return size

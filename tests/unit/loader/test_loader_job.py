@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, job_options, main
 from s3batch.loader.connections import Target, parse_target, scrub
 from s3batch.loader.errors import LoadConfigError, TargetError
 from s3batch.loader.job import Clients, human_size
@@ -80,7 +80,10 @@ def test_loads_every_target(world: World, capsys: pytest.CaptureFixture[str]) ->
         assert db.tables["persons"][0] == ("P1", "p1@example.com", "NY", "10001", "1 Main St")
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Copying data from S3 s3://b/data.csv into persons"
-    assert out[1] == "Downloaded s3://b/data.csv (1.9 KiB), 50 rows are valid"
+    assert out[1] == (
+        "Downloaded s3://b/data.csv (1.9 KiB), 50 rows; the targets copy them while they are checked"
+    )
+    assert "50 rows are valid" in out
     assert "COMMIT duckdb a.duckdb" in out and "COMMIT duckdb b.duckdb" in out
     assert out[-1].startswith(
         "Loaded 50 rows (1.9 KiB) from s3://b/data.csv into persons on 2 target(s)"
@@ -158,13 +161,17 @@ def test_table_from_stack_file(
 @pytest.mark.parametrize(
     ("secret", "message"),
     [
-        ({"engine": "oracle"}, "engine must be 'postgres', 'duckdb' or 'redshift', not 'oracle'"),
+        (
+            {"engine": "oracle"},
+            "engine must be 'postgres', 'duckdb', 'sqlite' or 'redshift', not 'oracle'",
+        ),
         (
             {"engine": "postgres", "host": "h", "dbname": "d", "username": "u"},
             "'password' is required",
         ),
         ({"engine": "postgres", "host": "h", "port": "x", "dbname": "d"}, "port must be a number"),
         ({"engine": "duckdb"}, "'path' is required"),
+        ({"engine": "sqlite", "path": ""}, "'path' is required"),
     ],
 )
 def test_bad_secrets(secret: dict[str, object], message: str) -> None:
@@ -230,3 +237,35 @@ def test_missing_driver_names_the_extra(
     table = parse_table({"tableName": "t", "columns": [{"name": "a", "type": "int"}]}, "t")
     with pytest.raises(LoadConfigError, match=rf"pip install 's3batch\[{extra}\]'"):
         open_sink(parse_target("S", secret), table, print)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["s3batch", "load", "--bucket", "b", "--key", "k", "--table", "Persons", "--target", "A"],
+        ["/venv/bin/python", "-m", "s3batch", "load", "--bucket", "b", "--key", "k",
+         "--table", "Persons", "--target", "A"],
+        ["python", "-m", "s3batch.loader", "--bucket", "b", "--key", "k", "--table", "Persons",
+         "--target", "A"],
+    ],
+)  # fmt: skip
+def test_job_options_of_a_loader_command(command: list[str]) -> None:
+    options = job_options(command)
+    assert options is not None
+    assert (options.bucket, options.key, options.table, options.target) == (
+        "b",
+        "k",
+        "Persons",
+        ["A"],
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["bash", "-c", "s3batch load"], ["s3batch", "load", "--bucket", "b"], ["s3batch", "up"]],
+)
+def test_job_options_of_other_commands(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert job_options(command) is None
+    assert capsys.readouterr().err == ""  # the usage error is not printed

@@ -159,13 +159,28 @@ def test_summary_line_per_target(world: World, capsys: pytest.CaptureFixture[str
     )
 
 
+@pytest.mark.parametrize(
+    ("postal", "expected"),
+    [
+        # Rows are counted as the object downloads (one piece here). 1.0001e4 is a valid
+        # numeric(10) that the fast path's pattern refuses: the checked path then reads
+        # the rows, with a progress line every PROGRESS_ROWS rows.
+        ("1.0001e4", ["downloaded 5 rows", "read 2 rows", "read 4 rows"]),
+        ("10001", ["downloaded 5 rows"]),
+    ],
+)
 def test_progress_lines(
-    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    postal: str,
+    expected: list[str],
 ) -> None:
     monkeypatch.setattr("s3batch.loader.job.PROGRESS_ROWS", 2)
     monkeypatch.setattr("s3batch.loader.job.PROGRESS_SECONDS", 0.0)
-    world.s3.put("b", "a.csv", persons(*((i, str(10000 + i)) for i in range(1, 6))))
+    world.s3.put("b", "a.csv", persons(*((i, postal) for i in range(1, 6))))
     assert world.run("a.csv") == EXIT_OK
-    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("read ")]
-    assert [line.split(" (")[0] for line in progress] == ["read 2 rows", "read 4 rows"]
+    lines = capsys.readouterr().out.splitlines()
+    progress = [line for line in lines if line.startswith(("read ", "downloaded "))]
+    assert [line.split(" (")[0] for line in progress] == expected
     assert all(line.endswith(" rows/s)") for line in progress)

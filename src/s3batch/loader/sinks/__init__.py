@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from s3batch.loader.connections import DuckDBTarget, PostgresTarget, RedshiftTarget, Target
+from s3batch.loader.connections import (
+    DuckDBTarget,
+    PostgresTarget,
+    RedshiftTarget,
+    SqliteTarget,
+    Target,
+)
 from s3batch.loader.errors import LoadConfigError
 from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.spool import Spool
@@ -65,6 +71,10 @@ def open_sink(target: Target, table: TableDef, echo: Echo) -> Sink:
         except ImportError as exc:
             raise _missing("duckdb", "duckdb", exc) from None
         return DuckDBSink(target, table, echo)
+    if isinstance(target, SqliteTarget):
+        from s3batch.loader.sinks.sqlite import SqliteSink  # the standard library's sqlite3
+
+        return SqliteSink(target, table, echo)
     if isinstance(target, RedshiftTarget):
         try:
             from s3batch.loader.sinks.redshift import RedshiftSink

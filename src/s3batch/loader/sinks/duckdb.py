@@ -5,16 +5,25 @@ dashboard, a user's ``duckdb`` shell) can open it between loads; while another p
 holds it, opening is retried for up to :data:`LOCK_WAIT` seconds.
 
 In one transaction: create the table from its definition if it is missing (or check its
-columns against the definition), create ``<table>__s3batch_new`` with the definition's
-primary key, ``COPY`` the spool file into it, drop the table and rename the staging
-table to its name. On any error the transaction rolls back and the table keeps its
-rows. DuckDB binds views by name when they are queried, so views over the table keep
-working; indexes created on the table by hand are dropped with it.
+columns against the definition), create ``<table>__s3batch_new``, ``COPY`` the spool
+file into it, check its primary key, drop the table and rename the staging table to its
+name. On any error the transaction rolls back and the table keeps its rows. DuckDB binds
+views by name when they are queried, so views over the table keep working; indexes
+created on the table by hand are dropped with it.
 
-``append`` copies straight into the table after checking the ledger; ``upsert`` copies
-into a temporary staging table, then ``INSERT ... ON CONFLICT (pk) DO UPDATE ... WHERE``
-the row differs, so unchanged rows are not rewritten. Every mode records the load in
-the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
+Memory stays bounded whatever the file's size: the connection's ``memory_limit`` is
+:data:`MEMORY_LIMIT` (DuckDB spills to ``<file>.tmp`` beyond it), and a primary key is
+checked with a ``GROUP BY`` query, which spills, not kept as an index: DuckDB holds an
+index wholly in memory (about 130 bytes a row). So the warehouse, like Redshift, which it
+stands in for, declares no primary key on the tables it creates. A table created with one
+by hand or by an earlier version is accepted: ``append`` and ``upsert`` keep its key, and
+``replace`` swaps in a table without it.
+
+``append`` and ``upsert`` copy into a temporary staging table and check its keys (for
+``append``, against the table's too). ``append`` then inserts the rows (once the ledger
+said this version is new); ``upsert`` updates the rows whose values differ and inserts the
+new ones (:func:`merge`), so unchanged rows are not rewritten. Every mode records the load
+in the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -26,10 +35,10 @@ from contextlib import contextmanager
 import duckdb
 
 from s3batch.loader.connections import DuckDBTarget
-from s3batch.loader.errors import TargetError
+from s3batch.loader.errors import RowsRefused, TargetError
 from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
 from s3batch.loader.sinks import Echo
-from s3batch.loader.sinks.schema import column_list, differences, mismatch, quoted
+from s3batch.loader.sinks.schema import column_list, differences, literal, mismatch, quoted
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import SqlType, TableDef
 
@@ -37,6 +46,13 @@ from s3batch.loader.tables import SqlType, TableDef
 STAGING_SUFFIX = "__s3batch_new"
 #: Seconds to keep retrying while another process holds the file.
 LOCK_WAIT = 60.0
+#: Memory DuckDB may use for a load before it spills to disk (the loader's bound is 300 MB).
+MEMORY_LIMIT = "100MB"
+#: Bytes the CSV reader reads at a time, per thread: its default (32 MB) would take most of
+#: :data:`MEMORY_LIMIT`. At least the longest line DuckDB reads (2 MB by default).
+CSV_BUFFER = 8 * 1024 * 1024
+#: DuckDB's errors for a value it cannot read from a file (a fast-path spool).
+_REFUSED = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException)
 
 #: Catalog spelling of each type (``information_schema.columns.data_type``).
 _CATALOG = {
@@ -81,7 +97,8 @@ class DuckDBSink:
         """Open the file, begin, create or check the table; False if the ledger has this append."""
         self.echo(f"Opening duckdb file {self.target.path}")
         with self._errors("opening the file"):
-            self._conn = _connect(self.target.path)
+            self._conn = connect(self.target.path)
+            self._conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             self._conn.execute("BEGIN TRANSACTION")
         with self._errors(f"checking table {self.table.name}"):
             self._prepare_table()
@@ -91,19 +108,24 @@ class DuckDBSink:
         """COPY the spool into the staging table (into the table itself when appending)."""
         mode, name = self.table.mode, quoted(self.table.name)
         self.echo(f"loading {spool.rows} rows into {self.table.name} ({mode})")
-        with self._errors(f"copying rows into {self.table.name}"):
+        doing = f"copying rows into {self.table.name}"
+        with self._errors(doing, refusable=not spool.checked):
             conn = self._connection
-            into = name if mode == "append" else quoted(self.table.name + STAGING_SUFFIX)
-            if mode != "append":
-                temporary = "TEMPORARY " if mode == "upsert" else ""
-                conn.execute(f"CREATE {temporary}TABLE {into} ({self._table_ddl()})")
-            path = str(spool.path).replace("'", "''")
+            temporary = "TEMPORARY " if mode != "replace" else ""
+            conn.execute(
+                f"CREATE {temporary}TABLE {self._staging} ({column_list(self.table, str)})"
+            )
+            d = spool.dialect
             row = conn.execute(
-                f"COPY {into} FROM '{path}' (FORMAT csv, HEADER false, DELIMITER ',', "
-                "QUOTE '\"', ESCAPE '\"', NULL '', ALLOW_QUOTED_NULLS false, AUTO_DETECT false)"
+                f"COPY {self._staging} FROM {literal(str(spool.path))} (FORMAT csv, "
+                f"HEADER {d.header}, DELIMITER {literal(d.delimiter)}, QUOTE {literal(d.quote)}, "
+                f"ESCAPE {literal(d.quote)}, NULL '', ALLOW_QUOTED_NULLS {d.quoted_null}, "
+                f"AUTO_DETECT false, BUFFER_SIZE {CSV_BUFFER})"
             ).fetchone()
         self._staged = int(row[0]) if row else 0
         self.echo(f"COPY {self._staged}")
+        with self._errors(doing):
+            self._check_keys(name if mode == "append" else None)
         return self._staged
 
     def swap(self) -> int:
@@ -113,15 +135,17 @@ class DuckDBSink:
             conn = self._connection
             if self.table.mode == "replace":
                 conn.execute(f"DROP TABLE {name}")
-                conn.execute(
-                    f"ALTER TABLE {quoted(self.table.name + STAGING_SUFFIX)} RENAME TO {name}"
-                )
+                conn.execute(f"ALTER TABLE {self._staging} RENAME TO {name}")
             elif self.table.mode == "upsert":
                 self._merge()
+            else:
+                conn.execute(f"INSERT INTO {name} SELECT * FROM {self._staging}")
             if self._entry is not None:
                 conn.execute(for_duckdb(INSERT), self._entry.values())
-            row = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
-        count = int(row[0]) if row else 0
+            row = (self._staged,)  # a replaced table holds exactly the staged rows
+            if self.table.mode != "replace":
+                row = conn.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,)
+        count = int(row[0])
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
         return count
 
@@ -155,11 +179,12 @@ class DuckDBSink:
             (str(n), str(t), bool(nn)) for n, t, nn in conn.execute(_COLUMNS, [name]).fetchall()
         ]
         if not found:
-            conn.execute(f"CREATE TABLE {quoted(name)} ({self._table_ddl()})")
+            conn.execute(f"CREATE TABLE {quoted(name)} ({column_list(self.table, str)})")
             self.echo(f"CREATE TABLE {name}")
             return
         pk_row = conn.execute(_PRIMARY_KEY, [name]).fetchone()
-        pk = [str(c) for c in pk_row[0]] if pk_row else []
+        # Tables the loader creates declare no key (see the module docstring).
+        pk = [str(c) for c in pk_row[0]] if pk_row else list(self.table.primary_key)
         problems = differences(self.table, found, pk, catalog_type)
         if problems:
             raise mismatch(self.label, self.table, problems)
@@ -177,46 +202,91 @@ class DuckDBSink:
             return False
         return True
 
-    def _merge(self) -> None:
-        names = [quoted(c.name) for c in self.table.columns]
-        keys = [quoted(k) for k in self.table.primary_key]
-        others = [n for n in names if n not in keys]
-        action = "DO NOTHING"
-        if others:
-            sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
-            old = ", ".join(f"t.{n}" for n in others)
-            new = ", ".join(f"EXCLUDED.{n}" for n in others)
-            action = f"DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
-        staging = quoted(self.table.name + STAGING_SUFFIX)
-        row = self._connection.execute(
-            f"INSERT INTO {quoted(self.table.name)} AS t SELECT * FROM {staging} "
-            f"ON CONFLICT ({', '.join(keys)}) {action}"
-        ).fetchone()
-        changed = int(row[0]) if row else 0
-        self.echo(f"upsert: {changed} rows inserted or changed, {self._staged - changed} unchanged")
+    @property
+    def _staging(self) -> str:
+        return quoted(self.table.name + STAGING_SUFFIX)
 
-    def _table_ddl(self) -> str:
-        pk = self.table.primary_key
-        keys = f", PRIMARY KEY ({', '.join(map(quoted, pk))})" if pk else ""
-        return column_list(self.table, str) + keys
+    def _check_keys(self, table: str | None) -> None:
+        """Fail on a key twice in the staged rows, or (``table``) already in the table."""
+        keys = ", ".join(map(quoted, self.table.primary_key))
+        if not keys:
+            return
+        checks = [
+            (f"SELECT {keys} FROM {self._staging} GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
+             "the file", "is duplicated"),
+        ]  # fmt: skip
+        if table is not None:
+            checks.append(
+                (f"SELECT {keys} FROM {self._staging} SEMI JOIN {table} USING ({keys}) LIMIT 1",
+                 "the file or the table", "already exists"),
+            )  # fmt: skip
+        for query, where, found in checks:
+            key = self._connection.execute(query).fetchone()
+            if key is not None:
+                raise TargetError(
+                    f"{self.label}: duplicate primary key in {where}: Key "
+                    f"({', '.join(self.table.primary_key)})=({', '.join(map(str, key))}) {found}."
+                )
+
+    def _merge(self) -> None:
+        update, insert = merge(self.table, quoted(self.table.name), self._staging)
+        conn, updated = self._connection, 0
+        if update:
+            row = conn.execute(update).fetchone()
+            updated = int(row[0]) if row else 0
+        row = conn.execute(insert).fetchone()
+        inserted = int(row[0]) if row else 0
+        unchanged = self._staged - updated - inserted
+        self.echo(f"upsert: {inserted} rows inserted, {updated} changed, {unchanged} unchanged")
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def _errors(self, doing: str, refusable: bool = False) -> Iterator[None]:
         try:
             yield
         except duckdb.Error as exc:
             reason = " ".join(str(exc).split())
+            if refusable and isinstance(exc, _REFUSED):
+                raise RowsRefused(f"{self.label}: {doing} failed: {reason}") from exc
             if isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason:
                 where = "the file or the table" if self.table.mode == "append" else "the file"
                 reason = f"duplicate primary key in {where}: {reason}"
             raise TargetError(f"{self.label}: {doing} failed: {reason}") from exc
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + LOCK_WAIT
+def merge(table: TableDef, target: str, staging: str) -> tuple[str | None, str]:
+    """The two statements of an upsert from ``staging`` into ``target`` (quoted names).
+
+    An UPDATE of the rows whose values differ (None when every column is in the key), then
+    an INSERT of the rows whose key is new: set-based (hash joins, which spill), and
+    needing no index on the target.
+    """
+    names = [quoted(c.name) for c in table.columns]
+    keys = [quoted(k) for k in table.primary_key]
+    others = [n for n in names if n not in keys]
+    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    insert = (
+        f"INSERT INTO {target} AS t SELECT s.* FROM {staging} AS s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {on})"
+    )
+    if not others:
+        return None, insert
+    old, new = ", ".join(f"t.{n}" for n in others), ", ".join(f"s.{n}" for n in others)
+    sets = ", ".join(f"{n} = s.{n}" for n in others)
+    update = (
+        f"UPDATE {target} AS t SET {sets} FROM {staging} AS s "
+        f"WHERE {on} AND ROW({old}) IS DISTINCT FROM ROW({new})"
+    )
+    return update, insert
+
+
+def connect(
+    path: str, *, read_only: bool = False, wait: float = LOCK_WAIT
+) -> duckdb.DuckDBPyConnection:
+    """Open the file, retrying for ``wait`` seconds while another process holds its lock."""
+    deadline = time.monotonic() + wait
     while True:
         try:
-            return duckdb.connect(path)
+            return duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from s3batch.loader.ledger import LedgerEntry
@@ -12,9 +11,6 @@ from s3batch.loader.tables import TableDef
 
 #: A stored row: one value per column, None for NULL.
 MemoryRow = tuple["str | None", ...]
-
-#: One spool field: quoted text, or nothing (NULL), then a comma or the end of the row.
-_FIELD = re.compile(r'(?:"((?:[^"]|"")*)"|)(,|\n)')
 
 
 @dataclass
@@ -27,16 +23,7 @@ class MemoryDatabase:
 
 def read_spool(spool: Spool) -> list[MemoryRow]:
     """The rows of a spool (NULL and the empty string kept apart)."""
-    rows: list[MemoryRow] = []
-    row: list[str | None] = []
-    text = spool.path.read_text(encoding="utf-8")
-    for match in _FIELD.finditer(text):
-        value, end = match.groups()
-        row.append(None if value is None else value.replace('""', '"'))
-        if end == "\n":
-            rows.append(tuple(row))
-            row = []
-    return rows
+    return list(spool.iter_rows())
 
 
 class MemorySink:

@@ -8,9 +8,12 @@ table:
    columns (names, order, types, NOT NULL, primary key) against the definition and stop
    with :class:`~s3batch.loader.errors.SchemaMismatch` if they disagree.
 2. ``stage``: create ``<table>__s3batch_new`` from the definition (no indexes),
-   ``COPY ... FROM STDIN (FORMAT csv)`` the spool into it, add the primary key (a
-   duplicate key fails here) and ``ANALYZE`` it. The live table is not locked yet:
-   readers keep reading the old rows meanwhile.
+   ``COPY ... FROM STDIN (FORMAT csv, ..., FREEZE)`` the spool into it, with the CSV
+   options of the spool's dialect (an unchecked spool is the object itself: the server
+   parses and converts every value, and a value it refuses raises
+   :class:`~s3batch.loader.errors.RowsRefused`), add the primary key (built by sorting,
+   after the COPY; a duplicate key fails here) and ``ANALYZE`` it. The live table is
+   not locked yet: readers keep reading the old rows meanwhile.
 3. ``swap``, one of two ways:
 
    * **swap** (the usual case): rename the table to ``<table>__s3batch_old``, rename
@@ -30,10 +33,11 @@ table:
 4. ``commit``; on any error ``close`` rolls back.
 
 ``append`` copies straight into the table (readers see the rows at commit), after
-checking the ledger; ``upsert`` copies into a temporary staging table with the primary
-key, then ``INSERT ... ON CONFLICT (pk) DO UPDATE ... WHERE (row) IS DISTINCT FROM
-(EXCLUDED row)``, so an unchanged row is not rewritten (its ``xmin`` stays). Every mode
-records the load in the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
+checking the ledger; ``upsert`` copies into a temporary staging table, adds its primary
+key, then in one statement inserts the staged rows that are new or differ from the
+table's (one hash join), with ``ON CONFLICT (pk) DO UPDATE ... WHERE (row) IS DISTINCT
+FROM (EXCLUDED row)``, so an unchanged row is not rewritten (its ``xmin`` stays). Every
+mode records the load in the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
 
 Two loads of the same table are serialized by a transaction-level advisory lock: the
 second waits for the first to commit, then replaces its rows.
@@ -45,25 +49,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
 
 from s3batch.loader.connections import PostgresTarget, scrub
-from s3batch.loader.errors import TargetError
+from s3batch.loader.errors import RowsRefused, TargetError
 from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LEDGER_TABLE, LedgerEntry
 from s3batch.loader.sinks import Echo
-from s3batch.loader.sinks.schema import column_list, differences, mismatch, quoted
+from s3batch.loader.sinks.schema import (
+    column_list,
+    differences,
+    literal,
+    mismatch,
+    quoted,
+)
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import SqlType, TableDef
 
 #: Suffixes of the staging table and of the replaced table during a swap.
 STAGING_SUFFIX, OLD_SUFFIX = "__s3batch_new", "__s3batch_old"
-#: Seconds to wait for the server to accept a connection.
-CONNECT_TIMEOUT = 10
 #: PostgreSQL error code for a unique violation.
 UNIQUE_VIOLATION = "23505"
+#: Error codes for a value the server cannot read: any data exception, a NULL in a NOT NULL column.
+DATA_EXCEPTION, NOT_NULL_VIOLATION = "22", "23502"
 
 #: Catalog spelling of each type (``format_type``).
 _CATALOG = {"varchar": "character varying", "timestamp": "timestamp without time zone"}
@@ -137,15 +146,8 @@ class PostgresSink:
         """Connect, begin, create or check the table; False if the ledger has this append."""
         t = self.target
         self.echo(f"Connecting to postgres db {t.dbname} on port {t.port}")
-        params: dict[str, Any] = {
-            "host": t.host, "port": t.port, "dbname": t.dbname, "user": t.username,
-            "password": t.password, "connect_timeout": CONNECT_TIMEOUT,
-            "application_name": "s3batch-loader", "client_encoding": "UTF8",
-        }  # fmt: skip
-        if t.sslmode:
-            params["sslmode"] = t.sslmode
         with self._errors("connecting"):
-            self._conn = psycopg.connect(**params)
+            self._conn = psycopg.connect(**t.connect_params())
         with self._errors(f"checking table {self.table.name}"):
             self._prepare_table()
             return self._check_ledger(entry)
@@ -154,22 +156,35 @@ class PostgresSink:
         """COPY the spool into the staging table (into the table itself when appending)."""
         mode = self.table.mode
         self.echo(f"loading {spool.rows} rows into {self.table.name} ({mode})")
-        with self._errors(f"copying rows into {self.table.name}"):
+        doing = f"copying rows into {self.table.name}"
+        with self._errors(doing):
             cur = self._connection.cursor()
             into = self._create_staging(cur) if mode != "append" else self._name()
-            with cur.copy(f"COPY {into} FROM STDIN (FORMAT csv)") as copy:
+        with self._errors(doing, refusable=not spool.checked):
+            # FREEZE: the staging table is new in this transaction, so its rows need no
+            # visibility check (and no later vacuum to set hint bits).
+            with cur.copy(f"COPY {into} FROM STDIN ({self._copy_options(spool)})") as copy:
                 for chunk in spool.chunks():
                     copy.write(chunk)
-            self._staged = cur.rowcount
-            self.echo(f"COPY {cur.rowcount}")
-            if mode == "replace" and self.table.primary_key:
+        self._staged = cur.rowcount
+        self.echo(f"COPY {cur.rowcount}")
+        with self._errors(doing):
+            if mode != "append" and self.table.primary_key:
+                # Built after the COPY, by sorting: much faster than one index entry per row.
                 keys = ", ".join(map(quoted, self.table.primary_key))
                 cur.execute(
                     f"ALTER TABLE {into} ADD CONSTRAINT {self._staging_pk} PRIMARY KEY ({keys})"
                 )
-            if mode != "append":
+            if mode == "replace":  # the new table's statistics, for its readers
                 cur.execute(f"ANALYZE {into}")
-            return self._staged
+        return self._staged
+
+    def _copy_options(self, spool: Spool) -> str:
+        d = spool.dialect
+        options = f"FORMAT csv, DELIMITER {literal(d.delimiter)}, QUOTE {literal(d.quote)}"
+        if d.quoted_null:
+            options += f", FORCE_NULL ({', '.join(quoted(c.name) for c in self.table.columns)})"
+        return options + (", FREEZE" if self.table.mode != "append" else "")
 
     def swap(self) -> int:
         """Apply the staged rows as the mode says and record the ledger row; the row count."""
@@ -182,7 +197,9 @@ class PostgresSink:
                 self._refill()
             if self._entry is not None:
                 self._connection.execute(INSERT, self._entry.values())
-            (count,) = self._fetchone(f"SELECT count(*) FROM {self._name()}")
+            count = self._staged  # a replaced table holds exactly the staged rows
+            if self.table.mode != "replace":
+                (count,) = self._fetchone(f"SELECT count(*) FROM {self._name()}")
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
         return int(count)
 
@@ -268,44 +285,33 @@ class PostgresSink:
         if self.table.mode == "replace":
             cur.execute(f"CREATE TABLE {self._name(STAGING_SUFFIX)} ({columns})")
             return self._name(STAGING_SUFFIX)
-        # upsert: a temporary table (no WAL), with the key so duplicates in the file fail.
+        # upsert: a temporary table (no WAL); its key is added after the COPY.
         name = quoted(self.table.name + STAGING_SUFFIX)
-        keys = ", ".join(map(quoted, self.table.primary_key))
-        cur.execute(
-            f"CREATE TEMPORARY TABLE {name} ({columns}, PRIMARY KEY ({keys})) ON COMMIT DROP"
-        )
+        cur.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
         return name
 
     def _merge(self) -> None:
-        # Two set-based statements (hash joins) instead of one ON CONFLICT probe per row:
-        # several times faster when most rows exist. The INSERT keeps ON CONFLICT for keys
-        # another writer adds meanwhile.
-        conn, names = self._connection, [quoted(c.name) for c in self.table.columns]
+        # One statement, one hash join: only new and changed rows reach the INSERT, and
+        # ON CONFLICT turns the changed ones (and keys another writer adds meanwhile) into
+        # updates. xmax is 0 in a row the INSERT created, set in one it updated.
         keys = [quoted(k) for k in self.table.primary_key]
-        others = [n for n in names if n not in keys]
-        staging, table = quoted(self.table.name + STAGING_SUFFIX), self._name()
-        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        action, updated = "DO NOTHING", 0
+        others = [quoted(c.name) for c in self.table.columns if not c.primary_key]
+        staging = quoted(self.table.name + STAGING_SUFFIX)
+        differs, action = f"o.{keys[0]} IS NULL", "DO NOTHING"
         if others:
-            old = ", ".join(f"t.{n}" for n in others)
-            differ = f"ROW({old}) IS DISTINCT FROM ROW({', '.join(f's.{n}' for n in others)})"
-            sets = ", ".join(f"{n} = s.{n}" for n in others)
-            cur = conn.execute(
-                f"UPDATE {table} AS t SET {sets} FROM {staging} AS s WHERE {on} AND {differ}"
-            )
-            updated = max(cur.rowcount, 0)
-            excluded = ", ".join(f"EXCLUDED.{n}" for n in others)
-            action = (
-                f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in others)} "
-                f"WHERE ROW({old}) IS DISTINCT FROM ROW({excluded})"
-            )
-        cur = conn.execute(
-            f"INSERT INTO {table} AS t SELECT s.* FROM {staging} AS s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on}) "
-            f"ON CONFLICT ({', '.join(keys)}) {action}"
+            old, new = _row("o", others), _row("s", others)
+            differs += f" OR {old} IS DISTINCT FROM {new}"
+            sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
+            action = f"DO UPDATE SET {sets} WHERE {_row('t', others)} IS DISTINCT FROM {_row('EXCLUDED', others)}"
+        on = " AND ".join(f"o.{k} = s.{k}" for k in keys)
+        inserted, updated = self._fetchone(
+            f"WITH merged AS (INSERT INTO {self._name()} AS t SELECT s.* FROM {staging} AS s "
+            f"LEFT JOIN {self._name()} AS o ON {on} WHERE {differs} "
+            f"ON CONFLICT ({', '.join(keys)}) {action} RETURNING t.xmax = 0 AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+            "FROM merged"
         )
-        inserted = max(cur.rowcount, 0)
-        unchanged = self._staged - updated - inserted
+        unchanged = self._staged - inserted - updated
         self.echo(f"upsert: {inserted} rows inserted, {updated} changed, {unchanged} unchanged")
 
     def _table_ddl(self) -> str:
@@ -334,14 +340,18 @@ class PostgresSink:
         )
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        """Turn driver errors into TargetError, with user name and password scrubbed."""
+    def _errors(self, doing: str, refusable: bool = False) -> Iterator[None]:
+        """Turn driver errors into TargetError, with user name and password scrubbed.
+
+        With ``refusable``, a value the server cannot read raises RowsRefused instead.
+        """
         try:
             yield
         except psycopg.Error as exc:
             # ``from None``: the driver's exception text can carry the login; it must not
             # reach the job log through the printed cause chain.
-            raise TargetError(f"{self.label}: {doing} failed: {self._reason(exc)}") from None
+            error = RowsRefused if refusable and _refused(exc) else TargetError
+            raise error(f"{self.label}: {doing} failed: {self._reason(exc)}") from None
 
     def _reason(self, exc: psycopg.Error) -> str:
         diag = exc.diag
@@ -351,3 +361,13 @@ class PostgresSink:
         else:
             text = str(exc)
         return scrub(" ".join(text.split()), self.target.hidden())
+
+
+def _refused(exc: psycopg.Error) -> bool:
+    """Whether the server refused a value of the file (not the connection, a key, ...)."""
+    code = exc.sqlstate or ""
+    return code.startswith(DATA_EXCEPTION) or code == NOT_NULL_VIOLATION
+
+
+def _row(alias: str, columns: list[str]) -> str:
+    return f"ROW({', '.join(f'{alias}.{c}' for c in columns)})"

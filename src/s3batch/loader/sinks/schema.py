@@ -63,3 +63,8 @@ def column_list(table: TableDef, spell: Callable[[SqlType], str]) -> str:
         f"{quoted(c.name)} {spell(c.type)}{' NOT NULL' if c.not_null else ''}"
         for c in table.columns
     )
+
+
+def literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"

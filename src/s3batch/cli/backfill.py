@@ -1,0 +1,58 @@
+"""``backfill``: submit the loads that objects already in a bucket never got."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from s3batch.backfill import Backfill, Outcome
+from s3batch.cli.datadir import data_dir_option, open_data_dir
+from s3batch.clock import SystemClock
+
+
+@click.command()
+@data_dir_option
+@click.option("--bucket", required=True, help="The bucket whose objects to load.")
+@click.option("--prefix", default="", help="Only objects whose key starts with this.")
+def backfill(data_dir: Path | None, bucket: str, prefix: str) -> None:
+    """Submit a load for every object its rules would load and the ledgers do not hold yet.
+
+    Jobs go to the data dir's state: a running server starts them at once, a stopped one
+    when it is next brought up. The databases must be reachable to read their ledgers.
+    """
+    db, s = open_data_dir(data_dir)
+    submitted: Counter[bool] = Counter()
+    try:
+        for outcome in Backfill(s.objects, s.trails, s.bus, s.batch, s.secrets, SystemClock()).run(
+            bucket, prefix
+        ):
+            click.echo(describe(outcome))
+            submitted[outcome.action == "submitted"] += 1
+    finally:
+        db.close()
+    click.echo(
+        f"backfill of s3://{bucket}/{prefix}: {submitted[True]} job(s) submitted, "
+        f"{submitted[False]} skipped"
+    )
+
+
+def describe(outcome: Outcome) -> str:
+    """One line of the report."""
+    url = f"s3://{outcome.bucket}/{outcome.key}"
+    job = outcome.job
+    if outcome.action == "submitted" and job is not None:
+        return f"submitted {url} (ETag {outcome.version}) to {outcome.delivery}: job {job.id}"
+    if outcome.action == "already-submitted" and job is not None:
+        return (
+            f"skipped {url}: already submitted to {outcome.delivery} as job {job.id} ({job.status})"
+        )
+    if outcome.action == "in-ledger":
+        return (
+            f"skipped {url}: ETag {outcome.version} is in the ledger of "
+            f"{', '.join(outcome.targets)} ({outcome.delivery})"
+        )
+    if outcome.action == "rejects-file":
+        return f"skipped {url}: a rejects file written by the loader"
+    return f"skipped {url}: no enabled rule sends its upload to a Batch job queue"

@@ -1,0 +1,164 @@
+"""The fast path (the databases parse the file) on a real PostgreSQL and DuckDB.
+
+It must store exactly what the checked path (the row checker in Python) stores, report a
+value only a database refuses by line, column and reason, and leave every target as it
+was when a load fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pg import Secret, connect, create_database, start_postgres
+from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, main
+from s3batch.loader.job import Clients
+from s3batch.loader.testing import FakeS3, FakeSecrets
+
+BUCKET = "landing"
+FAST = "the targets copy them while they are checked"
+FALLBACK = "checking every row of the file in Python"
+COLUMNS = [
+    {"name": "id", "type": "integer", "primaryKey": True},
+    {"name": "amount", "type": "numeric(6,2)"},
+    {"name": "ratio", "type": "double precision"},
+    {"name": "flag", "type": "boolean"},
+    {"name": "day", "type": "date"},
+    {"name": "at", "type": "timestamp"},
+    {"name": "code", "type": "varchar(3)", "nullable": False},
+    {"name": "note", "type": "text"},
+]
+#: ``typed`` takes the fast path; ``checked`` has the same columns, and a null string
+#: (which no file here holds) that only the checked path reads.
+TABLES = [
+    {"tableName": "typed", "format": {"header": True}, "columns": COLUMNS},
+    {"tableName": "checked", "format": {"header": True, "null": "NULL"}, "columns": COLUMNS},
+]
+HEADER = ",".join(c["name"] for c in COLUMNS)
+#: Every value in a spelling the pattern takes but that a database must convert.
+SPELLED = (
+    f"\ufeff{HEADER}\r\n"
+    '"1", 004.50 ,+1.25,TRUE,2024-02-29, 2024-02-29T10:00:59.5 ,"a,b","say ""hi"""\r\n'
+    "2,-0,-0.5,f,,2024-02-29 23:59,x  ,\r\n"
+    '3,,,1,1999-12-31,,"z",""\r\n'
+    "4,7.1,1,0,2000-01-01,2000-01-01 00:00:00.000001,é,  spaced  "
+)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secret]:
+    secret, stop = start_postgres(tmp_path_factory.mktemp("fastpath-pg"))
+    yield secret
+    stop()
+
+
+@dataclass
+class World:
+    pg: Secret
+    duck_path: Path
+    stack: Path
+    s3: FakeS3
+
+    def run(
+        self, key: str, table: str, *extra: str, targets: tuple[str, ...] = ("pg", "duck")
+    ) -> int:
+        secrets = FakeSecrets(
+            {"pg": self.pg, "duck": {"engine": "duckdb", "path": str(self.duck_path)}}
+        )
+        argv = ["--bucket", BUCKET, "--key", key, "--table", table, "--stack", str(self.stack)]
+        argv += [arg for t in targets for arg in ("--target", t)]
+        return main([*argv, *extra], clients=Clients(self.s3, secrets), environ={})
+
+    def rows(self, table: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        """The table's rows in PostgreSQL and in DuckDB."""
+        query = f"SELECT * FROM {table} ORDER BY id"
+        with connect(self.pg) as conn:
+            pg = conn.execute(query).fetchall()
+        with duckdb.connect(str(self.duck_path)) as conn:
+            return pg, conn.execute(query).fetchall()
+
+
+@pytest.fixture
+def world(postgres: Secret, tmp_path: Path) -> World:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(json.dumps({"tables": TABLES}))
+    return World(create_database(postgres), tmp_path / "warehouse.duckdb", stack, FakeS3())
+
+
+def test_the_fast_path_stores_what_the_checked_path_stores(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.s3.put(BUCKET, "spelled.csv", SPELLED.encode())
+    assert world.run("spelled.csv", "typed") == EXIT_OK
+    assert FAST in capsys.readouterr().out
+    assert world.run("spelled.csv", "checked") == EXIT_OK
+    assert FAST not in capsys.readouterr().out
+    fast, checked = world.rows("typed"), world.rows("checked")
+    assert fast == checked
+    assert [r[6:] for r in fast[0]] == [
+        ("a,b", 'say "hi"'),
+        ("x  ", None),
+        ("z", None),
+        ("é", "  spaced  "),
+    ]
+
+
+@pytest.mark.parametrize("targets", [("pg", "duck"), ("duck",)])
+def test_a_value_only_a_database_refuses_is_reported_by_line_and_column(
+    world: World, capsys: pytest.CaptureFixture[str], targets: tuple[str, ...]
+) -> None:
+    world.s3.put(BUCKET, "good.csv", SPELLED.encode())
+    assert world.run("good.csv", "typed", targets=targets) == EXIT_OK
+    before = world.rows("typed") if targets == ("pg", "duck") else None
+    capsys.readouterr()
+    # 2023-02-29 has the pattern's shape; the databases and the checker refuse it.
+    world.s3.put(
+        BUCKET, "bad.csv", f"{HEADER}\n9,1,1,t,2023-01-01,,x,\n8,1,1,t,2023-02-29,,x,\n".encode()
+    )
+    assert world.run("bad.csv", "typed", targets=targets) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert FAST in out and FALLBACK in out
+    assert err == (
+        'load failed: line 3, column "day": "2023-02-29" is not a valid date (YYYY-MM-DD); '
+        "no target was changed\n"
+    )
+    if before is not None:
+        assert world.rows("typed") == before
+
+
+def test_max_errors_keeps_a_row_a_database_refuses_as_a_reject(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = f"{HEADER}\n1,1,1,t,2023-01-01,,x,\n2,1,1,t,2023-02-29,,x,\n3,1,1,t,,,y,\n"
+    world.s3.put(BUCKET, "some-bad.csv", data.encode())
+    assert world.run("some-bad.csv", "typed", "--max-errors", "1") == EXIT_OK
+    assert FALLBACK in capsys.readouterr().out
+    pg, duck = world.rows("typed")
+    assert [r[0] for r in pg] == [r[0] for r in duck] == [1, 3]
+    rejects = world.s3.objects[BUCKET, "some-bad.csv.rejects.csv"].decode()
+    assert '3,day,"""2023-02-29"" is not a valid date (YYYY-MM-DD)",' in rejects
+
+
+@pytest.mark.parametrize(
+    ("mode", "second", "message"),
+    [
+        ("replace", "1,1,1,t,,,x,\n2,1,1,t,,,x,\n1,1,1,t,,,y,\n", "Key (id)=(1) is duplicated."),
+        ("append", "2,1,1,t,,,x,\n1,1,1,t,,,y,\n", "Key (id)=(1) already exists."),
+        ("upsert", "2,1,1,t,,,x,\n2,1,1,t,,,y,\n", "Key (id)=(2) is duplicated."),
+    ],
+)
+def test_duckdb_checks_keys_without_an_index(
+    world: World, capsys: pytest.CaptureFixture[str], mode: str, second: str, message: str
+) -> None:
+    world.s3.put(BUCKET, "first.csv", f"{HEADER}\n1,1,1,t,,,x,\n".encode())
+    assert world.run("first.csv", "typed", targets=("duck",)) == EXIT_OK
+    world.s3.put(BUCKET, "second.csv", f"{HEADER}\n{second}".encode())
+    assert world.run("second.csv", "typed", "--mode", mode, targets=("duck",)) == EXIT_FAILED
+    assert message in capsys.readouterr().err
+    with duckdb.connect(str(world.duck_path)) as conn:
+        assert conn.execute("SELECT id, code FROM typed").fetchall() == [(1, "x")]
