@@ -33,6 +33,7 @@ from s3batch.embedded.postgres import EmbeddedPostgres
 from s3batch.events.dispatcher import Dispatcher
 from s3batch.events.http_target import HttpTarget
 from s3batch.events.logs_target import LogGroupTarget
+from s3batch.events.scheduler import Scheduler
 from s3batch.events.service import EventBus
 from s3batch.events.targets import Target
 from s3batch.logs.service import Logs
@@ -140,9 +141,7 @@ class Runtime:
     @property
     def endpoint(self) -> str:
         """The URL jobs and clients on this machine reach the server at."""
-        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::", "") else self.settings.host
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.settings.port}"
+        return self.settings.endpoint
 
     def apply(self, stack: Stack) -> None:
         """Create or update what the stack declares (secrets of embedded databases come at start)."""
@@ -201,17 +200,20 @@ class Runtime:
         s.objects.after_write = self._wake.set
         s.bus.after_write = self._wake.set
         self.engine.start()
-        loop = threading.Thread(target=self._pipeline, args=(dispatcher,), name="pipeline", daemon=True)
+        scheduler = Scheduler(self.db, self.clock, s.bus.region, s.bus.account_id)
+        loop = threading.Thread(
+            target=self._pipeline, args=(dispatcher, scheduler), name="pipeline", daemon=True
+        )
         self._threads.append(loop)
         loop.start()
         self.ready = True
 
-    def _pipeline(self, dispatcher: Dispatcher) -> None:
-        """Trail relay, then bus dispatch, until stopped; a failing pass is logged and retried."""
+    def _pipeline(self, dispatcher: Dispatcher, scheduler: Scheduler) -> None:
+        """Trail relay, schedules, then bus dispatch, until stopped; a failing pass is logged and retried."""
         pruned_at = 0.0
         while not self._stop.is_set():
             try:
-                moved = self.services.trails.relay() + dispatcher.tick()
+                moved = self.services.trails.relay() + scheduler.tick() + dispatcher.tick()
                 if time.monotonic() - pruned_at > OUTBOX_PRUNE_EVERY:
                     pruned_at = time.monotonic()
                     with self.db.transaction() as conn:

@@ -12,6 +12,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+# The browser tests' fixtures (tests/integration/test_dashboard*.py).
+from dashboard_support import browser, page, seen  # noqa: F401
+
 from s3batch.cli.child import ChildServer
 
 

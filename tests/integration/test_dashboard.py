@@ -8,116 +8,40 @@ are saved to ``docs/`` as screenshots when ``S3BATCH_SCREENSHOTS=1`` (the README
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-import yaml
+from dashboard_support import (
+    BUCKET,
+    NARROW,
+    PERSONS,
+    UI,
+    WIDE,
+    Seen,
+    client,
+    dashboard_stack,
+    shot,
+    skip_without_chromium,
+    start_server,
+    succeeded,
+)
 
 from s3batch.cli.child import ChildServer
-from s3batch.stack.model import default_text
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
-#: Debian's chromium, installed by .ci/run (never `playwright install`).
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-#: Where screenshots go: docs/ when S3BATCH_SCREENSHOTS=1 (to refresh the README's pictures);
-#: otherwise a temp dir, so a test run leaves the work tree clean.
-DOCS = (
-    Path(__file__).resolve().parents[2] / "docs"
-    if os.environ.get("S3BATCH_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "s3batch-screenshots"
-)
-BUCKET = "s3-eventbridge-batch"
-UI = "/_s3batch/ui"
-PERSONS = b"1,ada@example.com,CA,90210,1 Main St\n2,bob@example.com,NY,10001,2 Side St\n"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"),
-]
-
-
-def dashboard_stack() -> dict[str, Any]:
-    """The default stack plus a queue whose only compute environment is DISABLED (jobs wait there)."""
-    stack = yaml.safe_load(default_text())
-    held = dict(stack["computeEnvironments"][0], computeEnvironmentName="held", state="DISABLED")
-    stack["computeEnvironments"].append(held)
-    secretive = json.loads(json.dumps(stack["jobDefinitions"][0]))
-    secretive["jobDefinitionName"] = "secretive"
-    secretive["containerProperties"]["environment"] = [
-        {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}, {"name": "TABLE", "value": "persons"},
-    ]
-    stack["jobDefinitions"].append(secretive)
-    stack["jobQueues"].append({
-        "jobQueueName": "held", "state": "ENABLED", "priority": 1,
-        "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "held"}],
-    })
-    return stack
+pytestmark = [pytest.mark.slow, skip_without_chromium]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
     """A server running the tutorial pipeline (embedded PostgreSQL and DuckDB)."""
-    root = tmp_path_factory.mktemp("dashboard")
-    stack = root / "stack.yaml"
-    stack.write_text(yaml.safe_dump(dashboard_stack(), sort_keys=False))
-    srv = ChildServer(root / "data", extra_args=("--stack", str(stack)))
-    srv.start(timeout=120)
+    srv = start_server(tmp_path_factory.mktemp("dashboard"), dashboard_stack())
     yield srv
     assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless chromium."""
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: ChildServer) -> Iterator[Any]:
-    """A fresh 1280×800 tab that accepts confirm() dialogs."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.endpoint)
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    tab.on("dialog", lambda dialog: dialog.accept())
-    yield tab
-    context.close()
-
-
-def client(server: ChildServer, service: str) -> Any:
-    """A boto3 client of the server."""
-    return boto3.client(service, **server.client_kwargs())  # type: ignore[call-overload]
-
-
-def shot(page: Any, name: str) -> None:
-    """Save a full-page screenshot (into docs/ when asked to)."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=True)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
-    """Poll until ``check()`` is truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def count(page: Any, status: str) -> Any:
@@ -134,9 +58,9 @@ def test_an_upload_turns_into_a_succeeded_count_without_a_reload(page: Any, serv
     queue_link = page.locator('tr[data-queue="update-RDS-data-from-S3"] a[data-queue-status="SUCCEEDED"]')
     sync_api.expect(queue_link).to_have_text("1")
     shot(page, "dashboard.png")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(NARROW)
     shot(page, "dashboard-narrow.png")
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(WIDE)
     queue_link.click()
     sync_api.expect(page.locator("table.jobs tbody tr")).to_have_count(1)
     sync_api.expect(page.locator("table.jobs")).to_contain_text("load-persons")
@@ -175,7 +99,7 @@ def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, 
     sync_api.expect(log).to_contain_text("No events")
 
 
-def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer) -> None:
+def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer, seen: Seen) -> None:
     job = client(server, "batch").submit_job(
         jobName="waits", jobQueue="held", jobDefinition="secretive",
         parameters={"bucket": BUCKET, "key": "none.csv"},
@@ -186,6 +110,7 @@ def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer)
     sync_api.expect(page.locator("main")).to_contain_text("DB_PASSWORD")
     page.click("#cancel")
     sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
+    assert seen.dialogs == ["Cancel this job?"]
     sync_api.expect(page.locator("main")).to_contain_text("Canceled from the dashboard")
     [described] = client(server, "batch").describe_jobs(jobs=[job["jobId"]])["jobs"]
     assert described["status"] == "FAILED"
@@ -237,26 +162,12 @@ def test_an_upload_from_the_objects_page_runs_the_pipeline(page: Any, server: Ch
     sync_api.expect(page.locator("#upload-status")).to_contain_text("Uploaded more-persons.csv")
     sync_api.expect(page.locator("#live")).to_contain_text("more-persons.csv")
     shot(page, "objects.png")
-    batch = client(server, "batch")
-
-    def loaded() -> bool:
-        jobs = batch.list_jobs(jobQueue="update-RDS-data-from-S3", jobStatus="SUCCEEDED")["jobSummaryList"]
-        return len(jobs) == 2
-
-    eventually(loaded)
+    succeeded(server, 2)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download").last.click()
     assert Path(download.value.path()).read_bytes().startswith(b"1,ada@example.com")
 
 
-def test_secrets_never_reach_a_page(page: Any, server: ChildServer) -> None:
-    secret = server.credentials.secret_access_key
-    for path in ("/", "/jobs", "/events", "/objects", f"/objects/{BUCKET}", "/loads"):
-        page.goto(UI + path)
-        assert secret not in page.content()
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None and not CHROMIUM.exists(), reason="no chromium")
 def test_the_root_sends_a_browser_to_the_dashboard(page: Any) -> None:
     page.goto("/")
     sync_api.expect(page).to_have_url(re.compile(re.escape(UI) + "/$"))

@@ -11,14 +11,14 @@ import click
 
 from s3batch import __version__
 from s3batch.cli.admin import jobs, logs, stack
+from s3batch.cli.backfill import backfill
 from s3batch.cli.datadir import data_dir_option
 from s3batch.cli.demo import run_demo
 from s3batch.cli.events import events
+from s3batch.cli.remote import connection, port_option
 from s3batch.cli.serve import serve
 from s3batch.cli.trail import trail
 from s3batch.config import DEFAULT_PORT, EXECUTORS, Settings
-from s3batch.credentials import CREDENTIALS_FILE
-from s3batch.credentials import read as read_credentials
 from s3batch.errors import S3BatchError
 from s3batch.loader import main as loader_main
 
@@ -97,20 +97,14 @@ def up(
 
 @cli.command()
 @data_dir_option
-@click.option("--port", type=int, default=None, envvar="S3BATCH_PORT", show_envvar=True)
+@port_option
 def env(data_dir: Path | None, port: int | None) -> None:
     """Print shell exports that point the aws CLI and boto3 at a local server."""
-    settings = _settings(data_dir=data_dir, port=port)
-    if settings.access_key_id:
-        key, secret = settings.access_key_id, settings.secret_access_key
-    else:
-        creds = read_credentials(settings.data_dir / CREDENTIALS_FILE)
-        key, secret = creds.access_key_id, creds.secret_access_key
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    click.echo(f"export AWS_ENDPOINT_URL=http://{host}:{settings.port}")
-    click.echo(f"export AWS_ACCESS_KEY_ID={key}")
-    click.echo(f"export AWS_SECRET_ACCESS_KEY={secret}")
-    click.echo(f"export AWS_DEFAULT_REGION={settings.region}")
+    conn = connection(data_dir, port)
+    click.echo(f"export AWS_ENDPOINT_URL={conn.endpoint}")
+    click.echo(f"export AWS_ACCESS_KEY_ID={conn.access_key_id}")
+    click.echo(f"export AWS_SECRET_ACCESS_KEY={conn.secret_access_key}")
+    click.echo(f"export AWS_DEFAULT_REGION={conn.region}")
 
 
 @cli.command()
@@ -127,6 +121,7 @@ def load(args: tuple[str, ...]) -> None:
     sys.exit(loader_main(list(args)))
 
 
+cli.add_command(backfill)
 cli.add_command(jobs)
 cli.add_command(logs)
 cli.add_command(stack)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -22,11 +23,19 @@ from starlette.staticfiles import StaticFiles
 
 from s3batch.credentials import Credentials
 from s3batch.runtime import Services
+from s3batch.web.definitions import DefinitionPages
 from s3batch.web.events import EventPages
 from s3batch.web.jobs import JobPages
+from s3batch.web.loads import LoadPages
 from s3batch.web.objects import ObjectPages
 from s3batch.web.render import PREFIX, Renderer
-from s3batch.web.security import BROWSER_COOKIE, SESSION_COOKIE, Access, new_browser_id
+from s3batch.web.security import (
+    BROWSER_COOKIE,
+    SESSION_COOKIE,
+    Access,
+    SecurityHeaders,
+    new_browser_id,
+)
 
 Handler = Callable[[Request], Response | Awaitable[Response]]
 
@@ -127,6 +136,8 @@ def dashboard_app(services: Services, credentials: Iterable[Credentials], host: 
     guard = Guard(access, render)
     jobs = JobPages(services, render, access)
     events = EventPages(services, render)
+    definitions = DefinitionPages(services.batch, render, access)
+    loads = LoadPages(services.secrets, services.batch, render)
     objects = ObjectPages(services, render, region, creds[0].access_key_id if creds else "")
     login = Login(access, render)
 
@@ -143,6 +154,8 @@ def dashboard_app(services: Services, credentials: Iterable[Credentials], host: 
         get("/jobs/{job_id}/logs", jobs.job_logs),
         post("/jobs/{job_id}/cancel", partial(_with_kind, jobs.stop, "cancel")),
         post("/jobs/{job_id}/terminate", partial(_with_kind, jobs.stop, "terminate")),
+        get("/job-definitions", definitions.page),
+        get("/job-definitions/{reference}", definitions.definition),
         get("/events", events.page),
         post("/events/test", events.test_pattern),
         post("/events/dead-letters/{letter_id}/replay", events.replay),
@@ -151,16 +164,19 @@ def dashboard_app(services: Services, credentials: Iterable[Credentials], host: 
         get("/objects/{bucket}", objects.bucket),
         get("/objects/{bucket}/download", objects.download),
         post("/objects/{bucket}/upload", objects.upload),
-        get("/loads", objects.loads),
+        get("/loads", loads.page),
         get("/login", login.form, open_page=True),
         post("/login", login.submit, open_page=True),
         post("/logout", login.logout, open_page=True),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
-    return Starlette(routes=[
-        Route(PREFIX, lambda request: RedirectResponse(PREFIX + "/", 308)),
-        Mount(PREFIX, routes=routes),
-    ])
+    return Starlette(
+        routes=[
+            Route(PREFIX, lambda request: RedirectResponse(PREFIX + "/", 308)),
+            Mount(PREFIX, routes=routes),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+    )
 
 
 def _with_kind(stop: Callable[[Request], Response], kind: str, request: Request) -> Response:

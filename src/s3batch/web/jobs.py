@@ -17,6 +17,7 @@ from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.supervisor import LOG_GROUP
 from s3batch.errors import S3BatchError
 from s3batch.runtime import Services
+from s3batch.web.definitions import reference
 from s3batch.web.render import PAGE_SIZE, PREFIX, Renderer
 from s3batch.web.security import Access
 
@@ -95,7 +96,7 @@ class JobPages:
             request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
             stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
             streams=_streams(job), trigger_event=self._trigger_event(job),
-            children=self._children(job),
+            children=self._children(job), definition=reference(job.definition_arn),
         )
 
     def _children(self, job: Job) -> list[Job]:

@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from s3batch.batch.models import Job
 from s3batch.errors import S3BatchError
 from s3batch.objectstore.checksums import BodyDigest
 from s3batch.objectstore.models import Attributes
@@ -27,7 +26,6 @@ class ObjectPages:
     """The object store as pages."""
 
     def __init__(self, services: Services, render: Renderer, region: str, default_key_id: str) -> None:
-        self.services = services
         self.objects = services.objects
         self.render = render
         self.region = region
@@ -94,16 +92,6 @@ class ObjectPages:
             region=self.region,
             host=request.headers.get("host", ""),
         )
-
-    def loads(self, request: Request) -> Response:
-        """Load jobs: which object each job loaded, and how it ended (the ledger lives in the targets)."""
-        jobs = [j for j in reversed(self.services.batch.list_jobs()) if _is_load(j)]
-        return self.render.page(request, "loads.html", jobs=jobs[:200])
-
-
-def _is_load(job: Job) -> bool:
-    command = job.container.command
-    return "load" in command[:3] and any(c.startswith("--table") for c in command)
 
 
 def _crumbs(prefix: str) -> list[tuple[str, str]]:

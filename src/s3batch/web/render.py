@@ -20,8 +20,9 @@ PREFIX = "/_s3batch/ui"
 #: Jobs per page of the jobs list.
 PAGE_SIZE = 25
 
-#: Headers of every page: never cached, never framed (clickjacking), no referrer leaks.
-HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+#: Headers of every page (the security headers are added to every response by
+#: :class:`~s3batch.web.security.SecurityHeaders`).
+HEADERS = {"cache-control": "no-store"}
 
 _HERE = Path(__file__).parent
 
@@ -37,7 +38,8 @@ def _when(value: datetime | str | None) -> str:
         return "–"
     if isinstance(value, str):
         return value
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    # A naive time is UTC (the load ledger stores ``timestamp`` columns in UTC).
+    return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _size(value: int) -> str:

@@ -1,5 +1,7 @@
 // Live updates without a full reload: a #live region with data-live="ms" is re-fetched
-// (the same URL, with X-Partial: 1) and swapped in. Also: the upload form of the objects page.
+// (the same URL, with X-Partial: 1) and swapped in. Also: the upload form of the objects page,
+// and a confirm() before submitting a form with data-confirm. Pages carry no inline script
+// (the Content-Security-Policy forbids it): behaviour lives here.
 (function () {
   "use strict";
 
@@ -51,6 +53,11 @@
         .catch(function (e) { status.textContent = "Failed: " + e; status.className = "error"; });
     });
   }
+
+  document.addEventListener("submit", function (ev) {
+    var question = ev.target.dataset && ev.target.dataset.confirm;
+    if (question && !window.confirm(question)) { ev.preventDefault(); }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var region = document.getElementById("live");
