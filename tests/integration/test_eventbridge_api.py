@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -588,13 +590,19 @@ def test_scheduled_rules_are_validated_and_described(events: Any) -> None:
 
 @pytest.mark.slow
 def test_a_scheduled_rule_sends_scheduled_events_to_its_target(
-    events: Any, client: Callable[[str], Any]
+    events: Any, client: Callable[[str], Any], server: ChildServer
 ) -> None:
     rule, group = name("minutely"), f"/s3batch/{name('g')}"
     arn = events.put_rule(Name=rule, ScheduleExpression="cron(* * * * ? *)")["RuleArn"]
     events.put_targets(
         Rule=rule,
         Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"}],
+    )
+    # the dashboard's rules list shows the schedule where a pattern would be
+    with urllib.request.urlopen(f"{server.endpoint}/_s3batch/ui/events") as page:
+        html = page.read().decode()
+    assert re.search(
+        rf"{rule}.*?<h4>Schedule</h4><pre[^>]*>cron\(\* \* \* \* \? \*\)</pre>", html, re.S
     )
     logs = client("logs")
 
