@@ -41,6 +41,9 @@ DOCS = (
 BUCKET = "s3-eventbridge-batch"
 UI = "/_s3batch/ui"
 PERSONS = b"1,ada@example.com,CA,90210,1 Main St\n2,bob@example.com,NY,10001,2 Side St\n"
+#: How long a tab's actions and ``expect`` assertions wait (Playwright's ``expect`` would
+#: give up after 5 s: less than a live region's refresh plus a job's run on a busy machine).
+WAIT_MS = 30_000
 #: Wide and narrow viewports every page must be usable at.
 WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 
@@ -99,6 +102,7 @@ class Seen:
 def browser() -> Iterator[Any]:
     """Headless chromium."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
+    sync_api.expect.set_options(timeout=WAIT_MS)
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
@@ -116,7 +120,7 @@ def page(browser: Any, server: ChildServer, seen: Seen) -> Iterator[Any]:
     """A fresh 1280×800 tab that accepts confirm() dialogs; fails if the browser reports a CSP violation."""
     context = browser.new_context(viewport=WIDE, base_url=server.endpoint)
     tab = context.new_page()
-    tab.set_default_timeout(30_000)
+    tab.set_default_timeout(WAIT_MS)
     tab.on("dialog", seen.dialog)
     tab.on("console", seen.console)
     yield tab

@@ -8,8 +8,10 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from s3batch.cli.child import ChildServer
@@ -99,3 +101,26 @@ def test_unsigned_requests_that_look_like_s3_calls_stay_s3s(exposed: ChildServer
     for path, accept in (("/", "*/*"), ("/jobs", "text/html"), ("/exposed-bucket", "text/html")):
         status, _, body = browser.open(path, headers={"Accept": accept})
         assert status == 403 and "<Code>AccessDenied</Code>" in body, (path, body)
+
+
+def test_a_job_page_masks_passwords_however_they_are_passed(server: ChildServer) -> None:
+    """DB_PASS / APIKEY-style names, and the password of a connection URL in a value or the command."""
+    batch = boto3.client("batch", **server.client_kwargs())
+    name = f"masking-{uuid.uuid4().hex[:8]}"
+    batch.create_compute_environment(computeEnvironmentName=name, type="UNMANAGED", unmanagedvCpus=1, state="DISABLED")
+    batch.create_job_queue(jobQueueName=name, priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": name}])
+    batch.register_job_definition(jobDefinitionName=name, type="container", containerProperties={
+        "command": ["psql", "postgresql://app:pw-in-command@db/app"],
+        "environment": [
+            {"name": "DB_PASS", "value": "pw-by-name"}, {"name": "APIKEY", "value": "pw-apikey"},
+            {"name": "DATABASE_URL", "value": "postgresql://app:pw-in-url@db:5432/app"},
+            {"name": "TABLE", "value": "persons"},
+        ],
+    })
+    job = batch.submit_job(jobName="masked", jobQueue=name, jobDefinition=name)
+    status, _, page = Browser(server.endpoint).open(f"{UI}/jobs/{job['jobId']}")
+    assert status == 200
+    leaked = [pw for pw in ("pw-in-command", "pw-by-name", "pw-apikey", "pw-in-url") if pw in page]
+    assert leaked == [], f"the job page shows {leaked}"
+    assert "postgresql://app:••••••@db:5432/app" in page and "persons" in page
+

@@ -272,6 +272,20 @@ def test_put_events_reports_each_bad_entry(events: Any) -> None:
     assert bus["ErrorCode"] == "ResourceNotFoundException"
 
 
+def test_put_events_may_not_pose_as_an_aws_service(events: Any) -> None:
+    """EventBridge keeps ``aws.*`` sources to AWS: a faked S3 event that works here would fail there."""
+    result = events.put_events(Entries=[
+        {"Source": "aws.s3", "DetailType": "Object Created", "Detail": '{"bucket": {"name": "b"}}'},
+        {"Source": "awsome.app", "DetailType": "ok", "Detail": "{}"},
+    ])  # fmt: skip
+    assert result["FailedEntryCount"] == 1
+    faked, ok = result["Entries"]
+    assert (faked["ErrorCode"], faked["ErrorMessage"]) == (
+        "NotAuthorizedForSourceException", "Not authorized for the source."
+    )
+    assert "EventId" in ok
+
+
 def test_put_events_refuses_a_request_too_long_or_too_large_as_a_whole(events: Any) -> None:
     entry = {"Source": "my.app", "DetailType": "x", "Detail": "{}"}
     with pytest.raises(ClientError) as many:

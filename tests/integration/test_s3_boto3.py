@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -238,3 +239,67 @@ def test_delete_objects(s3, bucket: str) -> None:
     )
     assert sorted(d["Key"] for d in result["Deleted"]) == ["a", "b", "zz"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["c"]
+
+
+def test_a_conditional_put_never_overwrites_what_it_was_told_not_to(s3, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="once.csv", Body=b"first", IfNoneMatch="*")
+    with pytest.raises(ClientError) as exists:
+        s3.put_object(Bucket=bucket, Key="once.csv", Body=b"second", IfNoneMatch="*")
+    assert _code(exists) == "PreconditionFailed"
+    assert exists.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    with pytest.raises(ClientError) as stale:
+        s3.put_object(Bucket=bucket, Key="once.csv", Body=b"third", IfMatch='"0123456789abcdef0123456789abcdef"')
+    assert _code(stale) == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="once.csv")["Body"].read() == b"first"
+    s3.put_object(Bucket=bucket, Key="once.csv", Body=b"fourth", IfMatch=first["ETag"])
+    assert s3.get_object(Bucket=bucket, Key="once.csv")["Body"].read() == b"fourth"
+    with pytest.raises(ClientError) as missing:
+        s3.put_object(Bucket=bucket, Key="never.csv", Body=b"x", IfMatch=first["ETag"])
+    assert _code(missing) == "NoSuchKey"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="never")["KeyCount"] == 0
+
+
+def test_a_conditional_multipart_completion_keeps_the_upload_when_refused(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="landing.bin", Body=b"already here")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="landing.bin")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="landing.bin", UploadId=upload, PartNumber=1, Body=b"new")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    with pytest.raises(ClientError) as exists:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="landing.bin", UploadId=upload, MultipartUpload=parts, IfNoneMatch="*"
+        )
+    assert _code(exists) == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="landing.bin")["Body"].read() == b"already here"
+    s3.delete_object(Bucket=bucket, Key="landing.bin")
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="landing.bin", UploadId=upload, MultipartUpload=parts, IfNoneMatch="*"
+    )
+    assert s3.get_object(Bucket=bucket, Key="landing.bin")["Body"].read() == b"new"
+
+
+def test_a_conditional_put_keeps_a_large_object_too(s3, bucket: str) -> None:
+    """Bodies above the inline limit are blob files: a refused write leaves the old one readable."""
+    big = os.urandom(300 * 1024)
+    s3.put_object(Bucket=bucket, Key="big.bin", Body=big)
+    with pytest.raises(ClientError) as exists:
+        s3.put_object(Bucket=bucket, Key="big.bin", Body=os.urandom(300 * 1024), IfNoneMatch="*")
+    assert _code(exists) == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == big
+
+
+def test_get_object_honours_the_response_header_overrides(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="report", Body=b"a,b\n", ContentType="binary/octet-stream")
+    got = s3.get_object(
+        Bucket=bucket, Key="report", ResponseContentType="text/csv",
+        ResponseContentDisposition='attachment; filename="report.csv"',
+        ResponseCacheControl="no-store", ResponseContentLanguage="en",
+        ResponseContentEncoding="identity",
+    )
+    assert got["ContentType"] == "text/csv"
+    assert got["ContentDisposition"] == 'attachment; filename="report.csv"'
+    assert (got["CacheControl"], got["ContentLanguage"], got["ContentEncoding"]) == ("no-store", "en", "identity")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "report", "ResponseContentType": "text/plain"}
+    )
+    with urllib.request.urlopen(url) as response:
+        assert response.headers["Content-Type"] == "text/plain"

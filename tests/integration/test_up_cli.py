@@ -218,3 +218,35 @@ def test_env_prints_exports(tmp_path: Path, clean_env: dict[str, str]) -> None:
     saved = json.loads((tmp_path / "d" / "credentials.json").read_text())
     assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in out
     assert f"export AWS_SECRET_ACCESS_KEY={saved['SecretAccessKey']}" in out
+
+
+def test_a_second_up_on_a_data_dir_in_use_is_refused_and_changes_nothing(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    """It would otherwise kill the first server's running jobs as orphans (and stop its PostgreSQL)."""
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("{}\n")
+    port = free_port()
+    first = _start(tmp_path / "d", port, clean_env, "--stack", str(stack))
+    _wait_banner(first)
+    saved = json.loads((tmp_path / "d" / "credentials.json").read_text())
+    batch = boto3.client(
+        "batch", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+        aws_access_key_id=saved["AccessKeyId"], aws_secret_access_key=saved["SecretAccessKey"],
+    )
+    batch.create_compute_environment(computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=1)
+    batch.create_job_queue(jobQueueName="q", priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}])
+    batch.register_job_definition(jobDefinitionName="wait", type="container", containerProperties={"command": ["sleep", "60"]})
+    job_id = batch.submit_job(jobName="long", jobQueue="q", jobDefinition="wait")["jobId"]
+    deadline = time.monotonic() + 30
+    while batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] != "RUNNING":
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.1)
+    second = subprocess.run(
+        [sys.executable, "-m", "s3batch", "up", "--data-dir", str(tmp_path / "d"), "--port", str(free_port()), "--stack", str(stack)],
+        capture_output=True, text=True, env=clean_env, timeout=60,
+    )
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"{tmp_path / 'd'} is in use by another s3batch up (pid {first.pid})" in second.stderr
+    assert batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNING"
+    assert _stop(first) == 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +30,10 @@ from s3batch.web.app import dashboard_app
 from s3batch.web.security import LOOPBACK
 
 logger = logging.getLogger(__name__)
+
+#: Locked by a running ``s3batch up`` for as long as it runs (the kernel drops the lock when
+#: the process ends, however it ends). It names the holder's pid.
+LOCK_FILE = "up.lock"
 
 
 def banner(runtime: Runtime, endpoint: str) -> str:
@@ -120,9 +127,39 @@ def _signals_end_quietly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+@contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir for one server. Raises OSError when another ``up`` holds it.
+
+    A second server on the same data dir would take the first one's running jobs for
+    orphans of a crash and kill them, sweep the blobs it is writing, and stop its
+    embedded PostgreSQL when it stops.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "pid unknown"
+            raise OSError(
+                f"{data_dir} is in use by another s3batch up ({holder}): "
+                "stop it first, or give this one another --data-dir"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        yield
+
+
 def serve(settings: Settings, announce: Callable[[str], None]) -> None:
     """Run until SIGINT/SIGTERM; the state store is closed on the way out."""
     check_port_free(settings.host, settings.port)
+    with data_dir_lock(settings.data_dir):
+        _serve(settings, announce)
+
+
+def _serve(settings: Settings, announce: Callable[[str], None]) -> None:
     runtime = Runtime.build(settings)
     try:
         server = make_server(runtime)

@@ -23,6 +23,8 @@ MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
 #: Bytes a given ``Time`` counts for (EventBridge user guide, "Calculating PutEvents event entry size").
 TIME_BYTES = 14
+#: Sources only AWS services may send from; PutEvents refuses them to everyone else.
+AWS_SOURCE_PREFIX = "aws."
 
 
 class EntryError(InvalidRequest):
@@ -89,6 +91,8 @@ def _detail(text: str) -> Json:
 def build_event(entry: Mapping[str, Any], now: datetime, account: str, region: str) -> Json:
     """The bus event of one PutEvents entry. Raises EntryError (with AWS's per-entry code)."""
     source, detail_type = _required(entry, "Source"), _required(entry, "DetailType")
+    if source.startswith(AWS_SOURCE_PREFIX):
+        raise EntryError("Not authorized for the source.", "NotAuthorizedForSourceException")
     detail = _detail(_required(entry, "Detail"))
     resources = entry.get("Resources") or []
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):

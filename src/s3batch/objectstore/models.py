@@ -38,6 +38,14 @@ class Attributes:
 
 
 @dataclass(frozen=True)
+class WriteCondition:
+    """A conditional PutObject: ``If-Match`` an ETag, and/or ``If-None-Match: *`` (no object yet)."""
+
+    if_match: str | None = None
+    if_none_match: bool = False
+
+
+@dataclass(frozen=True)
 class ObjectMeta:
     """An object's description and where its bytes are."""
 

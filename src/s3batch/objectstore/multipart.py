@@ -19,9 +19,16 @@ from s3batch.objectstore.errors import (
     NoSuchBucket,
     NoSuchUpload,
 )
-from s3batch.objectstore.models import Attributes, Checksum, MultipartUpload, ObjectMeta, Part
+from s3batch.objectstore.models import (
+    Attributes,
+    Checksum,
+    MultipartUpload,
+    ObjectMeta,
+    Part,
+    WriteCondition,
+)
 from s3batch.objectstore.naming import check_key
-from s3batch.objectstore.service import Body, ObjectStore, discarded_on_error
+from s3batch.objectstore.service import Body, ObjectStore, check_condition, discarded_on_error
 from s3batch.types import RequestContext
 
 logger = logging.getLogger(__name__)
@@ -110,8 +117,13 @@ class Multipart:
         upload_id: str,
         chosen: list[tuple[int, str]],
         ctx: RequestContext,
+        condition: WriteCondition | None = None,
     ) -> ObjectMeta:
-        """Assemble the listed parts (number, ETag) into the object and end the upload."""
+        """Assemble the listed parts (number, ETag) into the object and end the upload.
+
+        A ``condition`` the key's current object fails (see ``check_condition``) leaves
+        the upload as it was, to be completed again.
+        """
         upload = self.upload(bucket, key, upload_id)
         with self.db.transaction() as conn:
             uploaded = {p.part_number: p for p in store.list_parts(conn, upload_id)}
@@ -124,6 +136,8 @@ class Multipart:
             if found is None:
                 raise NoSuchBucket(BucketName=bucket)
             old = store.get_object(conn, bucket, key, with_data=False)
+            if condition is not None:
+                check_condition(condition, old, key)
             store.put_object(conn, obj)
             store.delete_upload(conn, upload_id)
             store.release_blobs(conn, unused + ([b for b, _ in old.segments] if old else []))

@@ -24,6 +24,7 @@ from s3batch.objectstore.errors import (
     InvalidRequest,
     NoSuchBucket,
     NoSuchKey,
+    PreconditionFailed,
 )
 from s3batch.objectstore.listing import list_page
 from s3batch.objectstore.models import (
@@ -33,6 +34,7 @@ from s3batch.objectstore.models import (
     Checksum,
     Listing,
     ObjectMeta,
+    WriteCondition,
 )
 from s3batch.objectstore.naming import check_bucket_name, check_key
 from s3batch.objectstore.notifications import BUS_TOPIC, bus_message, object_event
@@ -129,8 +131,14 @@ class ObjectStore:
         attributes: Attributes,
         ctx: RequestContext,
         event_name: str = "PutObject",
+        condition: WriteCondition | None = None,
     ) -> ObjectMeta:
-        """Store an object whose body has been received and checked; return it."""
+        """Store an object whose body has been received and checked; return it.
+
+        With a ``condition``, the object is stored only if the key's current object (read in
+        the write's transaction) meets it. Raises PreconditionFailed, or NoSuchKey when
+        ``If-Match`` names an object that does not exist.
+        """
         with discarded_on_error(body):
             check_key(key)
             self.bucket(bucket)
@@ -149,7 +157,7 @@ class ObjectStore:
             inline,
             segments,
         )
-        return self._commit_object(obj, ctx, event_name, bytes_in=digests.size)
+        return self._commit_object(obj, ctx, event_name, condition, bytes_in=digests.size)
 
     def _persist(self, body: Body, size: int) -> tuple[bytes | None, tuple[tuple[str, int], ...]]:
         if isinstance(body, bytes) and size <= INLINE_MAX:
@@ -161,7 +169,12 @@ class ObjectStore:
         return None, ((body.commit(), size),)
 
     def _commit_object(
-        self, obj: ObjectMeta, ctx: RequestContext, event_name: str, **extra: object
+        self,
+        obj: ObjectMeta,
+        ctx: RequestContext,
+        event_name: str,
+        condition: WriteCondition | None = None,
+        **extra: object,
     ) -> ObjectMeta:
         try:
             with self.db.transaction() as conn:
@@ -169,6 +182,8 @@ class ObjectStore:
                 if bucket is None:
                     raise NoSuchBucket(BucketName=obj.bucket)
                 old = store.get_object(conn, obj.bucket, obj.key, with_data=False)
+                if condition is not None:
+                    check_condition(condition, old, obj.key)
                 store.put_object(conn, obj)
                 if old is not None:
                     store.release_blobs(conn, [b for b, _ in old.segments])
@@ -324,3 +339,16 @@ class ObjectStore:
                 extra={"action": "recover"},
             )
         return removed + len(orphans)
+
+
+def check_condition(condition: WriteCondition, current: ObjectMeta | None, key: str) -> None:
+    """Raise unless the key's ``current`` object meets a conditional write's ``condition``."""
+    if condition.if_none_match and current is not None:
+        raise PreconditionFailed(Condition="If-None-Match")
+    if condition.if_match is None:
+        return
+    if current is None:
+        raise NoSuchKey(Key=key)
+    wanted = [tag.strip().strip('"') for tag in condition.if_match.split(",")]
+    if "*" not in wanted and current.etag.strip('"') not in wanted:
+        raise PreconditionFailed(Condition="If-Match")

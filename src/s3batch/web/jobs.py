@@ -94,6 +94,7 @@ class JobPages:
         env = [(k, self.access.mask(k, v)) for k, v in job.container.environment]
         return self.render.page(
             request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
+            command=self.access.mask_text(" ".join(job.container.command)),
             stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
             streams=_streams(job), trigger_event=self._trigger_event(job),
             children=self._children(job), definition=reference(job.definition_arn),

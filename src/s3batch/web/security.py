@@ -28,7 +28,11 @@ SESSION_SECONDS = 12 * 3600
 #: Cookie names: the signed sign-in, and the random id CSRF tokens are bound to.
 SESSION_COOKIE, BROWSER_COOKIE = "s3batch_session", "s3batch_browser"
 #: Environment variable names whose values are never shown.
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY$|DSN|CONNECTION", re.I)
+SECRET_NAME = re.compile(
+    r"SECRET|PASSWORD|PASSWD|(^|_)PASS($|_)|TOKEN|CREDENTIAL|PRIVATE|KEY$|DSN|CONNECTION", re.I
+)
+#: The password of a URL's ``user:password@`` (``postgresql://app:pw@db/app``), wherever shown.
+URL_PASSWORD = re.compile(r"(://[^\s/:@]+:)[^\s@]+(?=@)")
 #: What a masked value looks like.
 MASK = "••••••"
 #: Only the dashboard's own scripts, styles, forms and images; never framed; no ``<base>``.
@@ -91,10 +95,17 @@ class Access:
         return bool(browser_id and token) and hmac.compare_digest(self.csrf(browser_id or ""), token or "")
 
     def mask(self, name: str, value: str) -> str:
-        """``value``, unless its name looks secret or it is one of the server's secret keys."""
+        """``value``, unless its name looks secret or it is one of the server's secret keys;
+        a URL's password in it is masked in any case."""
         if SECRET_NAME.search(name) and not name.upper().endswith("_ID"):
             return MASK
-        return MASK if value in self._secrets.values() else value
+        return MASK if value in self._secrets.values() else self.mask_text(value)
+
+    def mask_text(self, text: str) -> str:
+        """``text`` (a command line, say) with URL passwords and the server's secret keys masked."""
+        for secret in self._secrets.values():
+            text = text.replace(secret, MASK)
+        return URL_PASSWORD.sub(rf"\g<1>{MASK}", text)
 
 
 def new_browser_id() -> str:

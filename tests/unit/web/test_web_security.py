@@ -51,3 +51,8 @@ def test_secret_looking_values_are_masked() -> None:
     assert access.mask("AWS_ACCESS_KEY_ID", KEY.access_key_id) == KEY.access_key_id
     assert access.mask("TABLE", "persons") == "persons"
     assert access.mask("ANYTHING", KEY.secret_access_key) == MASK
+    assert access.mask("DB_PASS", "x") == MASK and access.mask("APIKEY", "x") == MASK
+    assert access.mask("PASSENGERS", "3") == "3"
+    assert access.mask("DATABASE_URL", "postgresql://app:pw@db:5432/app") == f"postgresql://app:{MASK}@db:5432/app"
+    assert access.mask("SITE", "https://user@host/p") == "https://user@host/p"
+    assert access.mask_text(f"run --key {KEY.secret_access_key}") == f"run --key {MASK}"

@@ -9,12 +9,23 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
 from s3batch.api.s3.call import Call, attributes_from, http_date, small_write
+from s3batch.api.s3.errors import NotImplementedYet
 from s3batch.api.s3.ranges import byte_range, check_conditions
 from s3batch.api.s3.xml import document, element, iso, parse
 from s3batch.errors import S3BatchError
 from s3batch.objectstore.checksums import BodyDigest, check, header_name
 from s3batch.objectstore.errors import InvalidArgument, InvalidRequest
-from s3batch.objectstore.models import ObjectMeta
+from s3batch.objectstore.models import ObjectMeta, WriteCondition
+
+#: GetObject's ``response-*`` query parameters and the response header each one sets.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
 
 
 def _object_headers(call: Call, obj: ObjectMeta) -> list[tuple[str, str]]:
@@ -29,7 +40,27 @@ def _object_headers(call: Call, obj: ObjectMeta) -> list[tuple[str, str]]:
     if attrs.content_encoding:
         headers.append(("content-encoding", attrs.content_encoding))
     headers.extend((f"x-amz-meta-{k}", v) for k, v in attrs.metadata.items())
-    return headers
+    query = call.request.query
+    wanted = {header: query[name] for name, header in RESPONSE_OVERRIDES.items() if name in query}
+    return [(name, value) for name, value in headers if name not in wanted] + list(wanted.items())
+
+
+def write_condition(headers: dict[str, str]) -> WriteCondition | None:
+    """PutObject's ``If-Match`` / ``If-None-Match: *``; None when the write is unconditional.
+
+    Raises:
+        NotImplementedYet: ``If-None-Match`` with anything but ``*`` (S3 supports only that).
+    """
+    if_match, if_none = headers.get("if-match"), headers.get("if-none-match")
+    if if_none is not None and if_none.strip() != "*":
+        raise NotImplementedYet(
+            "A header you provided implies functionality that is not implemented: "
+            "PutObject supports only If-None-Match: *",
+            Header="If-None-Match",
+        )
+    if if_match is None and if_none is None:
+        return None
+    return WriteCondition(if_match, if_none is not None)
 
 
 def _checksum_headers(call: Call, obj: ObjectMeta) -> list[tuple[str, str]]:
@@ -48,9 +79,11 @@ async def put_object(call: Call) -> Response:
     """PutObject: acknowledged only once the bytes and the metadata are durable."""
     objects = call.services.objects
     objects.bucket(call.bucket)
+    condition = write_condition(call.request.headers)
     received = await bodies.receive(call.request, call.verified, objects.blobs.writer)
     attrs = attributes_from(call.request.headers)
     args = (call.bucket, call.key, received.body, received.digests, attrs, call.ctx)
+    args += ("PutObject", condition)
     obj = await small_write(objects.put_object, *args) if isinstance(received.body, bytes) else (
         await run_in_threadpool(objects.put_object, *args)
     )

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
 from s3batch.api.s3.call import Call, attributes_from
-from s3batch.api.s3.objects import copy_source
+from s3batch.api.s3.objects import copy_source, write_condition
 from s3batch.api.s3.ranges import byte_range, check_conditions
 from s3batch.api.s3.xml import document, element, iso, parse
 from s3batch.objectstore.checksums import BodyDigest, header_name, normalise_algorithm
@@ -109,6 +109,7 @@ def _copy_part(
 async def complete_multipart_upload(call: Call) -> Response:
     """CompleteMultipartUpload: the object appears at once, assembled in part order."""
     upload_id = call.request.query["uploadId"]
+    condition = write_condition(call.request.headers)
     root = parse(await call.request.body())
     chosen = []
     for node in root.findall("Part"):
@@ -117,8 +118,9 @@ async def complete_multipart_upload(call: Call) -> Response:
             raise InvalidArgument("Each Part needs a PartNumber and an ETag.", ArgumentName="Part")
         chosen.append((int(number), etag.strip()))
     obj = await run_in_threadpool(
-        call.services.multipart.complete, call.bucket, call.key, upload_id, chosen, call.ctx
-    )
+        call.services.multipart.complete, call.bucket, call.key, upload_id, chosen, call.ctx,
+        condition,
+    )  # fmt: skip
     inner = (
         element("Location", f"/{call.bucket}/{call.key}")
         + element("Bucket", call.bucket)
