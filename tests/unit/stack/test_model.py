@@ -267,6 +267,10 @@ def test_the_default_stack_is_valid() -> None:
     assert {s.name for s in stack.secrets} == {"RDS-credentials", "Redshift-credentials"}
     assert len(stack.rules) == 1 and len(stack.job_queues) == 1 and len(stack.job_definitions) == 1
     assert [t.name for t in stack.tables] == ["persons"]
+    # the definition runs on the platform of its queue's compute environment (AWS places
+    # a job only on a compute environment of the definition's platform)
+    [ce], [definition] = stack.compute_environments, stack.job_definitions
+    assert definition["platformCapabilities"] == [ce["computeResources"]["type"]] == ["FARGATE"]
 
 
 # -- reading files -----------------------------------------------------------------------------------
