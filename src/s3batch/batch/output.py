@@ -5,6 +5,8 @@ per job would cost a thread start per job), splits what arrives into lines, stam
 line with the time it was read and hands every batch that was ready together to a callback
 (so a chatty job costs one log write per burst, not per line). Lines longer than a
 CloudWatch event (256 KiB) are split; empty lines are dropped, as the awslogs driver does.
+Given the process's pidfd, the mux also watches for its exit, so a pump ends (and says so)
+only once the process can be reaped too: the end of output alone comes a moment before it.
 
 The callbacks hand batches to one :class:`LogWriter` thread that does every write, so the
 reading thread never waits on the database.
@@ -31,8 +33,9 @@ Events = list[tuple[int, str]]
 
 
 class OutputPump:
-    """Pumps lines from one process's pipes to a callback until every pipe is closed (or
-    :meth:`abandon`); an :class:`OutputMux` thread does the reading."""
+    """Pumps lines from one process's pipes to a callback until every pipe is closed and the
+    process (its ``pidfd``, when given) has exited, or :meth:`abandon`; an
+    :class:`OutputMux` thread does the reading."""
 
     def __init__(
         self,
@@ -41,8 +44,11 @@ class OutputPump:
         emit: Callable[[Events], None],
         mux: OutputMux,
         on_eof: Callable[[], None] = lambda: None,
+        pidfd: int | None = None,
     ) -> None:
         self._pipes = pipes
+        #: Readable once the process has exited (Linux ``pidfd_open``); closed by :meth:`finish`.
+        self.pidfd = pidfd
         self._clock = clock
         self._emit = emit
         self._mux = mux
@@ -55,8 +61,8 @@ class OutputPump:
 
     @property
     def fds(self) -> list[int]:
-        """The pipes' file descriptors."""
-        return list(self.partial)
+        """The file descriptors to watch: the pipes' and the pidfd."""
+        return [*self.partial, *([] if self.pidfd is None else [self.pidfd])]
 
     def start(self) -> None:
         """Start reading (on the mux thread)."""
@@ -76,6 +82,8 @@ class OutputPump:
         self.send([(self._now(), _text(rest)) for rest in self.partial.values() if rest])
         for pipe in self._pipes:
             pipe.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
         self._done.set()
         _quietly(self._on_eof)
 
@@ -158,6 +166,10 @@ class OutputMux:
                     pump = key.data
                     if not _registered(selector, int(key.fd), pump):
                         continue  # dropped earlier in this round: its pipes are closed
+                    if key.fd == pump.pidfd:  # the process exited: nothing to read
+                        selector.unregister(key.fd)
+                        batches.setdefault(pump, [])
+                        continue
                     try:
                         data = os.read(int(key.fd), 65536)
                     except OSError:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -53,8 +54,9 @@ class JobEnvironment:
     #: Working directory of job processes (None: the server's).
     workdir: Path | None = None
 
-    def variables(self, job: Job, attempt: int) -> dict[str, str]:
-        """The environment of one attempt of ``job``, as AWS Batch sets a container's."""
+    @cached_property
+    def shared(self) -> dict[str, str]:
+        """The part every job gets (built once): the base, PATH, the endpoint and credentials."""
         env = dict(self.base)
         if self.path:
             env["PATH"] = os.pathsep.join([*self.path, *filter(None, [env.get("PATH")])])
@@ -65,7 +67,11 @@ class JobEnvironment:
             AWS_DEFAULT_REGION=self.region,
             AWS_REGION=self.region,
         )
-        env.update(job.container.environment)
+        return env
+
+    def variables(self, job: Job, attempt: int) -> dict[str, str]:
+        """The environment of one attempt of ``job``, as AWS Batch sets a container's."""
+        env = {**self.shared, **dict(job.container.environment)}
         env.update(
             AWS_BATCH_JOB_ID=job.id,
             AWS_BATCH_JOB_ATTEMPT=str(attempt),
@@ -233,7 +239,7 @@ class ProcessRunner:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=dict(launch.env),
+                env=launch.env,
                 cwd=launch.cwd,
                 start_new_session=True,
                 close_fds=True,
@@ -249,6 +255,7 @@ class ProcessRunner:
             ),
             self.mux,
             on_eof=lambda: self.on_exit(),
+            pidfd=_pidfd(process.pid),
         )
         pump.start()
         logger.debug(
@@ -259,6 +266,14 @@ class ProcessRunner:
             extra={"action": "start_process"},
         )
         return ProcessHandle(process, pump, self.writer, lambda: self.on_exit())
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor readable once ``pid`` exits (Linux 5.3+); None where there is none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _start_failure(launch: Launch, exc: OSError) -> str:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from s3batch.batch import store
 from s3batch.batch.errors import TransitionConflict
 from s3batch.batch.models import ComputeEnvironment, Job, JobQueue
-from s3batch.batch.service import epoch_ms
-from s3batch.batch.status import QUEUED, JobStatus
+from s3batch.batch.registry import epoch_ms
+from s3batch.batch.status import QUEUED, TERMINAL, JobStatus
 from s3batch.clock import Clock
 from s3batch.state.db import Database
 
@@ -51,18 +51,28 @@ class Scheduler:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        #: Whether the pass's commit is durable. A pass that is not leaves every outcome
+        #: (a job it would fail or settle) to a durable one, and says so in :attr:`settling`.
+        self.durable = True
+        #: Whether a non-durable pass left an outcome to a durable one.
+        self.settling = False
 
     def has_work(self) -> bool:
         """Whether some job waits for the scheduler (an index probe)."""
         return store.any_in(self.db.conn, QUEUED)
 
-    def tick(self) -> int:
-        """Run one scheduling cycle; return how many jobs moved."""
+    def tick(self, freed: Mapping[str, float] | None = None) -> int:
+        """Run one scheduling cycle; return how many jobs moved.
+
+        ``freed``: vCPUs per compute environment held by attempts that have ended but whose
+        outcome is not written yet (the caller writes it next): free for placing now.
+        """
         if not self.has_work():
             return 0
-        with self.db.transaction() as conn:
+        self.settling = False
+        with self.db.transaction(durable=self.durable) as conn:
             moved = self._release(conn)
-            moved += self._place(conn)
+            moved += self._place(conn, freed or {})
         return moved
 
     def _move(
@@ -73,6 +83,9 @@ class Scheduler:
         reason: str | None,
         **fields: object,
     ) -> bool:
+        if target in TERMINAL and not self.durable:
+            self.settling = True
+            return False  # an outcome is committed durably: the next durable pass makes it
         try:
             store.transition(
                 conn, job.id, [job.status], target, reason, epoch_ms(self.clock), **fields
@@ -114,9 +127,11 @@ class Scheduler:
             return int(self._move(conn, job, JobStatus.PENDING, None))
         return 0
 
-    def _place(self, conn: sqlite3.Connection) -> int:
+    def _place(self, conn: sqlite3.Connection, freed: Mapping[str, float]) -> int:
         ces = {ce.name: ce for ce in store.list_compute_environments(conn)}
         used = store.used_vcpus(conn)
+        for name, vcpus in freed.items():
+            used[name] = used.get(name, 0.0) - vcpus
         moved = 0
         for queue in store.list_job_queues(conn):
             moved += self._place_queue(conn, queue, ces, used)

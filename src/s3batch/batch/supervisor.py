@@ -13,14 +13,17 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from s3batch.batch import orphans, store
 from s3batch.batch.errors import CannotStart, TransitionConflict
 from s3batch.batch.models import Attempt, Job
+from s3batch.batch.registry import epoch_ms
 from s3batch.batch.retry import should_retry
 from s3batch.batch.runner import Handle, JobEnvironment, Launch, LogSink, Outcome, Runner, wait
-from s3batch.batch.service import BatchService, Move, epoch_ms
+from s3batch.batch.service import BatchService, Move
 from s3batch.batch.status import JobStatus
 from s3batch.clock import Clock
 
@@ -60,6 +63,21 @@ class Running:
     stop_reason: str | None = None
 
 
+@dataclass
+class Ended:
+    """Attempts :meth:`Supervisor.collect` found ended: the moves that record them, for
+    :meth:`Supervisor.record`, and the vCPUs they held per compute environment."""
+
+    moves: list[Move] = field(default_factory=list)
+    freed: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: Ended) -> None:
+        """Take ``other``'s moves and vCPUs too."""
+        self.moves.extend(other.moves)
+        for ce, vcpus in other.freed.items():
+            self.freed[ce] = self.freed.get(ce, 0.0) + vcpus
+
+
 class Supervisor:
     """Runs placed jobs as processes and turns their outcomes into job statuses."""
 
@@ -72,6 +90,8 @@ class Supervisor:
         clock: Clock,
         kill_grace: float = 30.0,
         stop_grace: float = 5.0,
+        starters: int = 0,
+        on_started: Callable[[], None] = lambda: None,
     ) -> None:
         self.service = service
         self.runner = runner
@@ -84,11 +104,24 @@ class Supervisor:
         #: Moves collected while reaping, committed together.
         self._pending: list[Move] | None = None
         self._stopping = False
+        #: Threads that start job processes, at most (0: each starts on the caller's thread).
+        self.starters = starters
+        self._starter: ThreadPoolExecutor | None = None
+        #: Attempts being started: job id → the job, its launch and the start.
+        self._starting: dict[str, tuple[Job, Launch, Future[Handle | CannotStart]]] = {}
+        #: Called (on a pool thread) when a start ends: the engine's wake (the attempt's
+        #: exit may have woken it a moment too early).
+        self.on_started = on_started
 
     @property
     def running(self) -> list[str]:
-        """Ids of the jobs whose processes this supervisor watches."""
-        return list(self._running)
+        """Ids of the jobs whose processes this supervisor watches or is starting."""
+        return [*self._running, *self._starting]
+
+    @property
+    def starting(self) -> bool:
+        """Whether some attempt is being started (its RUNNING move not recorded yet)."""
+        return bool(self._starting)
 
     def _now(self) -> int:
         return epoch_ms(self.clock)
@@ -104,23 +137,42 @@ class Supervisor:
 
         The processes start first; their RUNNING moves are then committed together.
         """
-        failed, started = self.spawn_placed()
+        self.spawn_placed()
+        failed, started = self.take_started(wait=True)
         return failed + self.record_started(started)
 
-    def spawn_placed(self) -> tuple[int, list[Running]]:
-        """Start the processes of STARTING jobs not started yet (no RUNNING move yet).
+    def spawn_placed(self) -> int:
+        """Begin starting the processes of STARTING jobs not started yet; return how many.
 
-        Returns how many could not start (recorded) and the started ones, for
-        :meth:`record_started`.
+        :meth:`take_started` hands over the ones started since, for :meth:`record_started`.
         """
         if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
-            return 0, []
+            return 0
+        busy = self._running.keys() | self._starting.keys()
         placed = store.list_jobs(self.service.db.conn, statuses=[S.STARTING])
-        spawned = [self._spawn(job) for job in placed if job.id not in self._running]
-        failed = sum(1 for run in spawned if isinstance(run, int))
-        started = [run for run in spawned if isinstance(run, Running)]
-        for run in started:  # watched at once: an exit may be recorded with the RUNNING move
-            self._running[run.job.id] = run
+        new = [job for job in placed if job.id not in busy]
+        for job in new:
+            launch = self._launch(job)
+            self._starting[job.id] = (job, launch, self._begin(launch))
+        return len(new)
+
+    def take_started(self, wait: bool = False) -> tuple[int, list[Running]]:
+        """The attempts whose start ended (all of them, once started, with ``wait``).
+
+        Returns how many could not start (recorded) and the started ones, now watched: an
+        exit may be recorded with the RUNNING move.
+        """
+        failed, started = 0, []
+        for job_id, (job, launch, start) in list(self._starting.items()):
+            if not (wait or start.done()):
+                continue
+            del self._starting[job_id]
+            run = self._spawned(job, launch, start.result())
+            if isinstance(run, Running):
+                self._running[job_id] = run
+                started.append(run)
+            else:
+                failed += run
         return failed, started
 
     def record_started(self, started: list[Running]) -> int:
@@ -157,30 +209,49 @@ class Supervisor:
             moved += 1
         return moved
 
-    def _spawn(self, job: Job) -> Running | int:
-        """Start a placed job's process; when it cannot start, record that (and return 1)."""
+    def _launch(self, job: Job) -> Launch:
         number = job.attempt_number
-        stream = log_stream_name(job.definition_name, job.id, number)
-        launch = Launch(
+        return Launch(
             job.id,
             number,
             job.container.command,
             self.job_env.variables(job, number),
             LOG_GROUP,
-            stream,
+            log_stream_name(job.definition_name, job.id, number),
             self.job_env.workdir,
             job.container.image,
             job.container.vcpus,
             job.container.memory,
         )
+
+    def _begin(self, launch: Launch) -> Future[Handle | CannotStart]:
+        """Start an attempt's process on the thread pool (or here, without one): a start
+        mostly waits for the kernel with the GIL released, so the engine goes on meanwhile
+        and starts overlap. Nothing here touches the database: :meth:`take_started` does."""
+        if self.starters:
+            if self._starter is None:
+                self._starter = ThreadPoolExecutor(self.starters, thread_name_prefix="job-start")
+            start = self._starter.submit(self._start, launch)
+            start.add_done_callback(lambda _: self.on_started())
+            return start
+        done: Future[Handle | CannotStart] = Future()
+        done.set_result(self._start(launch))
+        return done
+
+    def _start(self, launch: Launch) -> Handle | CannotStart:
         try:
-            handle = self.runner.start(launch, self.log_sink)
+            return self.runner.start(launch, self.log_sink)
         except CannotStart as exc:
-            self._open_stream(stream)
-            now = self._now()
-            attempt = Attempt(now, now, FAILED_TO_START, None, exc.message[:255], stream)
+            return exc
+
+    def _spawned(self, job: Job, launch: Launch, result: Handle | CannotStart) -> Running | int:
+        """A started attempt to watch; or, when it could not start, that recorded (and 1)."""
+        if isinstance(result, CannotStart):
+            self._open_stream(launch.log_stream)
+            now, reason = self._now(), result.message[:255]
+            attempt = Attempt(now, now, FAILED_TO_START, None, reason, launch.log_stream)
             return self._end(job, S.STARTING, attempt, retry=True)
-        return Running(job, number, handle, self._now(), stream)
+        return Running(job, launch.attempt, result, self._now(), launch.log_stream)
 
     def _open_stream(self, stream: str) -> None:
         """Create the attempt's log stream as it starts, so it is listed even before any output."""
@@ -197,14 +268,15 @@ class Supervisor:
         """Record ended attempts and signal overrunning or terminated ones; return how many jobs moved."""
         return self.record(self.collect())
 
-    def collect(self) -> list[Move]:
-        """Signal overrunning or terminated attempts; return the moves that record ended ones.
+    def collect(self) -> Ended:
+        """Signal overrunning or terminated attempts; return the ended ones.
 
         Nothing is written: :meth:`record` does that, in the caller's transaction if any.
         """
         if self._running:
             self._poll_stop_requests()
         self._pending = []  # outcomes are recorded together: one commit per tick, not per job
+        ended = Ended(self._pending)
         try:
             for job_id, run in list(self._running.items()):
                 outcome = run.handle.poll()
@@ -213,16 +285,17 @@ class Supervisor:
                     continue
                 del self._running[job_id]
                 self._record(run, outcome)
-            moves, self._pending = self._pending, None
+                ce = run.job.compute_environment or ""
+                ended.freed[ce] = ended.freed.get(ce, 0.0) + run.job.container.vcpus
         finally:
             self._pending = None
-        return moves
+        return ended
 
-    def record(self, moves: list[Move]) -> int:
-        """Write moves from :meth:`collect`; return how many took."""
-        if not moves:
+    def record(self, ended: Ended) -> int:
+        """Write the moves from :meth:`collect`; return how many took."""
+        if not ended.moves:
             return 0
-        return sum(self.service.transition_many(moves))
+        return sum(self.service.transition_many(ended.moves))
 
     def _poll_stop_requests(self) -> None:
         """TerminateJob flags a RUNNING job in the store; signal the ones not yet signalled."""
@@ -322,6 +395,9 @@ class Supervisor:
     def shutdown(self) -> int:
         """Stop every running job (SIGTERM, then SIGKILL after ``stop_grace``) and record it FAILED."""
         self._stopping = True
+        if self._starter is not None:
+            self._starter.shutdown()
+            self._starter = None
         now = self._now()
         for run in self._running.values():
             run.stop_reason = SERVER_STOPPED

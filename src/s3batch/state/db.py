@@ -1,7 +1,9 @@
 """The state store: one SQLite file in WAL mode, one connection per thread.
 
 Every commit is durable (``synchronous=FULL``): an acknowledged write survives a crash
-of the process and of the machine. Write transactions start with ``BEGIN IMMEDIATE`` so
+of the process and of the machine. A transaction opened with ``durable=False`` skips the
+fsync (``synchronous=NORMAL``): it survives a crash of the process, and one of the machine
+once a later durable commit (which syncs the whole log before it) has been made. Write transactions start with ``BEGIN IMMEDIATE`` so
 concurrent writers queue on the database lock instead of failing half-way.
 """
 
@@ -63,27 +65,34 @@ class Database:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """Run a write transaction: committed on success, rolled back on any error.
 
         Called inside another transaction of the same thread, it is a savepoint of that one:
         an error undoes only its own writes, and the outermost transaction commits. Callers
-        batch several writes into one commit (one fsync) this way.
+        batch several writes into one commit (one fsync) this way. ``durable=False``: the
+        commit is not fsynced (for writes a machine crash may lose; see the module doc).
         """
         conn = self.conn
         if conn.in_transaction:
             yield from self._savepoint(conn)
             return
+        if not durable:  # the level cannot change inside a transaction
+            conn.execute("PRAGMA synchronous=NORMAL")
         # Writers of this process queue on a lock that wakes the next one at once; left to
         # SQLite's busy handler they would sleep-poll (1, 2, 5 … 100 ms) for the file lock.
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        try:
+            with self._write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous=FULL")
 
     def _savepoint(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("SAVEPOINT nested")

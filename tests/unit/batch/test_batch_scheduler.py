@@ -199,3 +199,36 @@ def test_a_long_queue_is_walked_in_batches(service: BatchService, scheduler: Sch
         _job(service, "q", name=f"j{i}")
     assert scheduler.tick() == 300
     assert len(service.list_jobs(status=S.STARTING)) == 150
+
+
+def test_a_pass_that_is_not_durable_leaves_outcomes_to_a_durable_one(
+    service: BatchService, scheduler: Scheduler
+) -> None:
+    add_ce(service, "a", 2)
+    add_queue(service, "q", 1, "a")
+    add_definition(service)
+    huge = _job(service, "q", "5")
+    after = _job(service, "q", "1")
+    scheduler.durable = False
+    scheduler.tick()
+    assert scheduler.settling
+    assert service.job(huge.id).status is S.RUNNABLE  # its failure waits for a durable commit
+    assert _status(service, after) == (S.STARTING, "a")
+    scheduler.durable = True
+    scheduler.tick()
+    assert service.job(huge.id).status is S.FAILED
+    assert not scheduler.settling
+
+
+def test_vcpus_of_attempts_just_ended_count_as_free(
+    service: BatchService, scheduler: Scheduler
+) -> None:
+    add_ce(service, "ce", 1)
+    add_queue(service, "q", 1, "ce")
+    add_definition(service)
+    first, second = _job(service, "q", name="first"), _job(service, "q", name="second")
+    scheduler.tick()
+    assert _status(service, second) == (S.RUNNABLE, None)
+    service.transition(first.id, [S.STARTING], S.RUNNING, None)
+    scheduler.tick(freed={"ce": 1.0})  # first has ended; its outcome is written next
+    assert _status(service, second) == (S.STARTING, "ce")

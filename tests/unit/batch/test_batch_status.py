@@ -7,7 +7,7 @@ from batch_helpers import add_ce, add_definition, add_queue, submit
 
 from s3batch.batch import store
 from s3batch.batch.errors import IllegalTransition, TransitionConflict
-from s3batch.batch.service import BatchService
+from s3batch.batch.service import BatchService, Move
 from s3batch.batch.status import TERMINAL, TRANSITIONS, JobStatus
 
 S = JobStatus
@@ -90,3 +90,17 @@ def test_status_reason_and_fields_are_stored(service: BatchService, job_id: str)
     job = service.job(job_id)
     assert (job.status_reason, job.stopped_at, job.container.exit_code) == ("no thanks", 42, 9)
     assert service.job_events(job_id)[-1].reason == "no thanks"
+
+
+def test_a_move_written_late_is_stamped_when_it_happened(
+    service: BatchService, job_id: str
+) -> None:
+    service.transition(job_id, [S.SUBMITTED], S.RUNNABLE, None)
+    service.transition(job_id, [S.RUNNABLE], S.STARTING, None, compute_environment="ce")
+    started, stopped = service.now() - 20, service.now() - 10
+    moves = [
+        Move(job_id, (S.STARTING,), S.RUNNING, None, {"started_at": started}),
+        Move(job_id, (S.RUNNING,), S.SUCCEEDED, None, {"stopped_at": stopped}),
+    ]
+    assert service.transition_many(moves) == [True, True]
+    assert [e.at for e in service.job_events(job_id)][-2:] == [started, stopped]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 
 import pytest
 from batch_helpers import add_ce, add_definition, add_queue, submit
@@ -214,3 +215,30 @@ def test_recover_settles_jobs_a_crash_left_in_flight(
         (),
     )
     assert fresh.recover() == 0
+
+
+def test_processes_started_on_a_thread_pool_are_recorded_running_then_succeeded(
+    service: BatchService, clock: FakeClock
+) -> None:
+    add_definition(service)
+    threads: set[str] = set()
+
+    def script(launch: Launch) -> tuple[int, list[str]]:
+        threads.add(threading.current_thread().name)
+        return 0, []
+
+    engine = BatchEngine(service, StubRunner(script), Sink(), ENV, clock, starters=2)
+    jobs = [submit(service, name=f"j{i}") for i in range(3)]
+    engine.scheduler.tick()
+    assert engine.supervisor.launch() == 3
+    assert threads and all(name.startswith("job-start") for name in threads)
+    engine.tick()
+    for job in jobs:
+        assert [e.to_status for e in service.job_events(job.id)] == [
+            S.SUBMITTED,
+            S.RUNNABLE,
+            S.STARTING,
+            S.RUNNING,
+            S.SUCCEEDED,
+        ]
+    engine.stop()

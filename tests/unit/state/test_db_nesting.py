@@ -48,3 +48,15 @@ def test_a_failing_outer_transaction_undoes_everything(db: Database) -> None:
             inner.execute("INSERT INTO t VALUES (2)")
         raise RuntimeError("boom")
     assert _values(db) == []
+
+
+def test_a_transaction_that_is_not_durable_commits_and_leaves_the_connection_durable(
+    db: Database,
+) -> None:
+    with db.transaction(durable=False) as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()["synchronous"] == 1  # NORMAL
+        conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(RuntimeError), db.transaction(durable=False) as conn:
+        raise RuntimeError("boom")
+    assert db.conn.execute("PRAGMA synchronous").fetchone()["synchronous"] == 2  # FULL
+    assert _values(db) == [1]
