@@ -99,6 +99,9 @@ class DuckDBSink:
         with self._errors("opening the file"):
             self._conn = connect(self.target.path)
             self._conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            # Without it, the CSV reader's threads leave partial row groups, which the
+            # checkpoint at close rewrites (0.4 s a million rows); rows have no order anyway.
+            self._conn.execute("SET preserve_insertion_order = false")
             self._conn.execute("BEGIN TRANSACTION")
         with self._errors(f"checking table {self.table.name}"):
             self._prepare_table()

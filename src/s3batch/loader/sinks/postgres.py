@@ -12,8 +12,10 @@ table:
    options of the spool's dialect (an unchecked spool is the object itself: the server
    parses and converts every value, and a value it refuses raises
    :class:`~s3batch.loader.errors.RowsRefused`), add the primary key (built by sorting,
-   after the COPY; a duplicate key fails here) and ``ANALYZE`` it. The live table is
-   not locked yet: readers keep reading the old rows meanwhile.
+   after the COPY; a duplicate key fails here). No ``ANALYZE``, as ``psql \\copy`` does
+   none: building the key records the row and page counts for the planner, and
+   autovacuum gathers column statistics within a minute or so (the COPY's rows count as
+   changes). The live table is not locked yet: readers keep reading the old rows meanwhile.
 3. ``swap``, one of two ways:
 
    * **swap** (the usual case): rename the table to ``<table>__s3batch_old``, rename
@@ -77,17 +79,20 @@ DATA_EXCEPTION, NOT_NULL_VIOLATION = "22", "23502"
 #: Catalog spelling of each type (``format_type``).
 _CATALOG = {"varchar": "character varying", "timestamp": "timestamp without time zone"}
 
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+# One row: the current schema, whether the ledger is missing, then the table's schema, kind
+# and primary key's name (NULLs when the table is missing).
 _FIND_TABLE = """
-SELECT n.nspname, c.oid, c.relkind, con.conname
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT current_schema(), to_regclass(%s) IS NULL, n.nspname, c.relkind, con.conname
+FROM (VALUES (to_regclass(%s))) AS r(oid)
+LEFT JOIN pg_class c ON c.oid = r.oid
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_constraint con ON con.conrelid = c.oid AND con.contype = 'p'
-WHERE c.oid = to_regclass(%s)
 """
 _COLUMNS = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
 FROM pg_attribute a
-WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
 _PRIMARY_KEY = """
@@ -95,7 +100,7 @@ SELECT a.attname
 FROM pg_constraint con
 CROSS JOIN unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-WHERE con.conrelid = %s AND con.contype = 'p'
+WHERE con.conrelid = to_regclass(%s) AND con.contype = 'p'
 ORDER BY k.ord
 """
 # True when nothing is attached to the table that a rename-and-drop swap would lose.
@@ -116,8 +121,10 @@ SELECT c.relkind = 'r'
          AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid IN (
                   SELECT oid FROM pg_constraint WHERE conrelid = c.oid AND contype IN ('p', 'n'))))
 FROM pg_class c
-WHERE c.oid = %s
+WHERE c.oid = to_regclass(%s)
 """
+
+_TABLE_QUERIES = (_COLUMNS, _PRIMARY_KEY, _SWAPPABLE)
 
 
 def catalog_type(sql_type: SqlType) -> str:
@@ -139,6 +146,7 @@ class PostgresSink:
         self._schema = "public"
         self._pk_name = f"{table.name}_pkey"
         self._swappable = True
+        self._ledger_missing = False
         self._entry: LedgerEntry | None = None
         self._staged = 0
 
@@ -175,8 +183,6 @@ class PostgresSink:
                 cur.execute(
                     f"ALTER TABLE {into} ADD CONSTRAINT {self._staging_pk} PRIMARY KEY ({keys})"
                 )
-            if mode == "replace":  # the new table's statistics, for its readers
-                cur.execute(f"ANALYZE {into}")
         return self._staged
 
     def _copy_options(self, spool: Spool) -> str:
@@ -188,17 +194,19 @@ class PostgresSink:
 
     def swap(self) -> int:
         """Apply the staged rows as the mode says and record the ledger row; the row count."""
-        with self._errors(f"{self.table.mode} into {self.table.name}"):
-            if self.table.mode == "upsert":
+        mode = self.table.mode
+        with self._errors(f"{mode} into {self.table.name}"):
+            if mode == "upsert":
                 self._merge()
-            elif self.table.mode == "replace" and self._swappable:
-                self._rename_swap()
-            elif self.table.mode == "replace":
-                self._refill()
-            if self._entry is not None:
-                self._connection.execute(INSERT, self._entry.values())
+            with self._connection.pipeline():  # the statements below in one round trip
+                if mode == "replace":
+                    done = self._rename_swap() if self._swappable else self._refill()
+                if self._entry is not None:
+                    self._connection.execute(INSERT, self._entry.values())
             count = self._staged  # a replaced table holds exactly the staged rows
-            if self.table.mode != "replace":
+            if mode == "replace":
+                self.echo(done)
+            else:
                 (count,) = self._fetchone(f"SELECT count(*) FROM {self._name()}")
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
         return int(count)
@@ -234,41 +242,44 @@ class PostgresSink:
         return f"{quoted(self._schema)}.{quoted(self.table.name + suffix)}"
 
     def _fetchone(self, query: str, *params: object) -> TupleRow:
-        row = self._connection.execute(query, params).fetchone()
+        return self._one(self._connection.execute(query, params), query.split()[0])
+
+    def _one(self, cur: psycopg.Cursor[TupleRow], query: str) -> TupleRow:
+        row = cur.fetchone()
         if row is None:
-            raise TargetError(f"{self.label}: {query.split()[0]} returned no row")
+            raise TargetError(f"{self.label}: {query} returned no row")
         return row
 
     def _prepare_table(self) -> None:
-        conn = self._connection
-        # Two loads of one table (two uploads in a row) run one after the other.
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"s3batch-load:{self.table.name}"]
-        )
-        found = conn.execute(_FIND_TABLE, [quoted(self.table.name)]).fetchone()
-        if found is None:
-            self._schema = str(self._fetchone("SELECT current_schema()")[0])
+        conn, name = self._connection, quoted(self.table.name)
+        # One round trip. The lock comes first: two loads of one table (two uploads in a
+        # row) run one after the other, and the queries after it see what the first left.
+        with conn.pipeline():
+            conn.execute(_LOCK, [f"s3batch-load:{self.table.name}"])
+            find = conn.execute(_FIND_TABLE, [LEDGER_TABLE, name])
+            columns, pk, swappable = [conn.execute(q, [name]) for q in _TABLE_QUERIES]
+        current, self._ledger_missing, schema, relkind, pk_name = self._one(find, "SELECT")
+        if relkind is None:
+            self._schema = str(current)
             conn.execute(f"CREATE TABLE {self._name()} ({self._table_ddl()})")
             self.echo(f"CREATE TABLE {self.table.name}")
             return
-        schema, oid, relkind, pk_name = found
         self._schema, self._pk_name = str(schema), str(pk_name or self._pk_name)
         if relkind not in ("r", "p"):
             raise mismatch(
                 self.label, self.table, [f"{self.table.name} is not a table (relkind {relkind})"]
             )
-        columns = [(str(n), str(t), bool(nn)) for n, t, nn in conn.execute(_COLUMNS, [oid])]
-        pk = [str(n) for (n,) in conn.execute(_PRIMARY_KEY, [oid])]
-        problems = differences(self.table, columns, pk, catalog_type)
+        found = [(str(n), str(t), bool(nn)) for n, t, nn in columns]
+        problems = differences(self.table, found, [str(n) for (n,) in pk], catalog_type)
         if problems:
             raise mismatch(self.label, self.table, problems)
-        self._swappable = bool(self._fetchone(_SWAPPABLE, oid)[0])
+        self._swappable = bool(self._one(swappable, "SELECT")[0])
         self.echo(f"table {self.table.name} exists in schema {self._schema}")
 
     def _check_ledger(self, entry: LedgerEntry) -> bool:
         conn = self._connection
         self._entry = entry
-        if self._fetchone("SELECT to_regclass(%s) IS NULL", LEDGER_TABLE)[0]:
+        if self._ledger_missing:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('s3batch-ledger'))")
             conn.execute(CREATE)
         (appended,) = self._fetchone(APPENDED, *entry.identity())
@@ -319,7 +330,7 @@ class PostgresSink:
         keys = f", PRIMARY KEY ({', '.join(map(quoted, pk))})" if pk else ""
         return column_list(self.table, catalog_type) + keys
 
-    def _rename_swap(self) -> None:
+    def _rename_swap(self) -> str:
         conn, name = self._connection, self.table.name
         conn.execute(f"ALTER TABLE {self._name()} RENAME TO {quoted(name + OLD_SUFFIX)}")
         conn.execute(f"ALTER TABLE {self._name(STAGING_SUFFIX)} RENAME TO {quoted(name)}")
@@ -328,16 +339,14 @@ class PostgresSink:
             conn.execute(
                 f"ALTER TABLE {self._name()} RENAME CONSTRAINT {self._staging_pk} TO {quoted(self._pk_name)}"
             )
-        self.echo(f"swapped the new rows into {name}")
+        return f"swapped the new rows into {name}"
 
-    def _refill(self) -> None:
+    def _refill(self) -> str:
         conn = self._connection
         conn.execute(f"TRUNCATE TABLE {self._name()}")
         conn.execute(f"INSERT INTO {self._name()} SELECT * FROM {self._name(STAGING_SUFFIX)}")
         conn.execute(f"DROP TABLE {self._name(STAGING_SUFFIX)}")
-        self.echo(
-            f"TRUNCATE TABLE and INSERT into {self.table.name} (it has dependent objects, kept in place)"
-        )
+        return f"TRUNCATE TABLE and INSERT into {self.table.name} (it has dependent objects, kept in place)"
 
     @contextmanager
     def _errors(self, doing: str, refusable: bool = False) -> Iterator[None]:
