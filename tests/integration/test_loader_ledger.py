@@ -137,6 +137,51 @@ def test_append_a_duplicate_key_changes_nothing(world: World) -> None:
     assert world.every("SELECT key FROM s3batch_load_history") == [("a.csv",)]
 
 
+def test_a_folder_marker_is_not_loaded(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.s3.put(BUCKET, "a.csv", persons((1, 10001)))
+    assert world.run("a.csv") == EXIT_OK
+    world.s3.put(BUCKET, "in/", b"")  # what an S3 console's "Create folder" stores
+    assert world.run("in/") == EXIT_OK
+    assert "s3://landing/in/ is a folder marker (its key ends in /): not loaded" in (
+        capsys.readouterr().out
+    )
+    assert world.every("SELECT id FROM persons") == [("P1",)]
+    assert world.every("SELECT key FROM s3batch_load_history") == [("a.csv",)]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n"])
+def test_replace_refuses_a_file_with_no_rows(
+    world: World, capsys: pytest.CaptureFixture[str], data: bytes
+) -> None:
+    world.s3.put(BUCKET, "a.csv", persons((1, 10001)))
+    assert world.run("a.csv") == EXIT_OK
+    world.s3.put(BUCKET, "empty.csv", data)
+    capsys.readouterr()
+    assert world.run("empty.csv") == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "load failed: s3://landing/empty.csv has no rows: replace would empty table persons; "
+        "pass --allow-empty to do that on purpose; no target was changed\n"
+    )
+    assert world.every("SELECT id FROM persons") == [("P1",)]
+    assert world.every("SELECT key FROM s3batch_load_history") == [("a.csv",)]
+    assert world.run("empty.csv", "--allow-empty") == EXIT_OK
+    assert world.every("SELECT count(*) FROM persons") == [(0,)]
+    assert world.every("SELECT key, rows_loaded FROM s3batch_load_history ORDER BY loaded_at") == [
+        ("a.csv", 1),
+        ("empty.csv", 0),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["append", "upsert"])
+def test_appending_or_upserting_an_empty_file_records_it(world: World, mode: str) -> None:
+    world.s3.put(BUCKET, "a.csv", persons((1, 10001)))
+    assert world.run("a.csv") == EXIT_OK
+    world.s3.put(BUCKET, "empty.csv", b"")
+    assert world.run("empty.csv", "--mode", mode) == EXIT_OK
+    assert world.every("SELECT id FROM persons") == [("P1",)]
+    assert world.every(LEDGER)[1:] == [("empty.csv", mode, "job-1", 0, 0, False)]
+
+
 def test_upsert_updates_changed_rows_only(world: World) -> None:
     world.s3.put(BUCKET, "all.csv", persons((1, 10001), (2, 10002), (3, 10003)))
     assert world.run("all.csv") == EXIT_OK
@@ -197,6 +242,19 @@ def test_gzip_json_lines(world: World) -> None:
         ("P2", 10002),
         ("P3", 10003),
     ]
+
+
+def test_a_duplicate_key_on_the_checked_path_names_both_lines(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = '{"id": "P%d", "email": "e", "state": "NY", "postal": 1, "address": "a"}\n'
+    data = "".join(line % i for i in (1, 2, 3)) + "\n" + line % 2
+    world.s3.put(BUCKET, "rows.jsonl", data.encode())
+    assert world.run("rows.jsonl", "--format", "jsonl") == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "load failed: line 5: duplicate primary key (id)=(P2), first seen on line 2; "
+        "no target was changed\n"
+    )
 
 
 def test_csv_options_keep_empty_strings_apart_from_null(world: World) -> None:

@@ -278,9 +278,11 @@ def test_duplicate_primary_key_fails_everywhere(
     setup.put("k", persons(3) + persons(1, start=2))
     assert setup.load("k") == EXIT_FAILED
     assert [len(rows) for rows in setup.rows()] == [50, 50, 50]
-    assert (
-        "duplicate primary key in the file: Key (id)=(P0002) is duplicated."
-        in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "duplicate primary key in the file: Key (id)=(P0002)" in out  # the database's words
+    assert err == (
+        "load failed: line 4: duplicate primary key (id)=(P0002), first seen on line 2; "
+        "no target was changed\n"
     )
 
 

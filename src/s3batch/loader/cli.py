@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="bad rows to skip before the load fails [default: the table's, else 0]",
     )
     parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="let a replace load of a file with no rows empty the table [default: the table's]",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="append even if the ledger says this object version was appended already",
@@ -183,7 +188,7 @@ def _table(options: argparse.Namespace, environ: Mapping[str, str]) -> TableDef:
 
 
 def _overridden(table: TableDef, options: argparse.Namespace) -> TableDef:
-    """The table with the command line's --mode, --format and --max-errors applied."""
+    """The table with the command line's --mode, --format, --max-errors and --allow-empty."""
     if options.mode:
         if options.mode == "upsert" and not table.primary_key:
             raise LoadConfigError(f"table {table.name} has no primary key: it cannot be upserted")
@@ -194,6 +199,8 @@ def _overridden(table: TableDef, options: argparse.Namespace) -> TableDef:
         )
     if options.max_errors is not None:
         table = dataclasses.replace(table, max_errors=options.max_errors)
+    if options.allow_empty:
+        table = dataclasses.replace(table, allow_empty=True)
     return table
 
 

@@ -5,13 +5,17 @@ A secret's SecretString is JSON naming its engine, the shape RDS and Secrets Man
 such as ``dbInstanceIdentifier`` are ignored, ``sslmode`` is passed on),
 ``{"engine": "duckdb", "path"}``, ``{"engine": "sqlite", "path"}``, or ``{"engine":
 "redshift", "host", "port", "username", "password", "dbname", "iamRole", "region"}`` (Redshift reads the object from S3 itself,
-with the IAM role). A user name or password never appears in a message or
-a repr: :func:`scrub` removes them from driver error text.
+with the IAM role). A password never appears in a message or a repr: :func:`scrub` masks
+it wherever driver error text holds it. The user name is no secret (RDS shows it in its
+console) and is masked only where a message names it as the login (``user "s3batch"``,
+``role "s3batch"``, ``user=s3batch``): masking it everywhere garbled every message in which
+the name happens to appear, e.g. ``COPY persons__***_new`` for the user ``s3batch``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +28,10 @@ POSTGRES_ENGINES = frozenset({"postgres", "postgresql", "aurora-postgresql"})
 MASK = "***"
 #: Seconds to wait for a PostgreSQL server to accept a connection.
 CONNECT_TIMEOUT = 10
+
+#: What :func:`scrub` masks: a string wherever it appears, or a pattern's match after its
+#: first group (:func:`login`).
+Hidden = str | re.Pattern[str]
 
 
 class SecretsClient(Protocol):
@@ -51,9 +59,9 @@ class PostgresTarget:
         """How logs name the target (never the user or password)."""
         return f"postgres db {self.dbname} on {self.host}:{self.port}"
 
-    def hidden(self) -> tuple[str, ...]:
-        """Values that must never be shown."""
-        return (self.password, self.username)
+    def hidden(self) -> tuple[Hidden, ...]:
+        """What messages must not show: the password, and the user name as the login."""
+        return (self.password, login(self.username))
 
     def connect_params(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` (they hold the password: never log them)."""
@@ -79,8 +87,8 @@ class DuckDBTarget:
         """How logs name the target."""
         return f"duckdb {self.path}"
 
-    def hidden(self) -> tuple[str, ...]:
-        """Values that must never be shown (none)."""
+    def hidden(self) -> tuple[Hidden, ...]:
+        """What messages must not show (nothing)."""
         return ()
 
 
@@ -96,8 +104,8 @@ class SqliteTarget:
         """How logs name the target."""
         return f"sqlite {self.path}"
 
-    def hidden(self) -> tuple[str, ...]:
-        """Values that must never be shown (none)."""
+    def hidden(self) -> tuple[Hidden, ...]:
+        """What messages must not show (nothing)."""
         return ()
 
 
@@ -119,18 +127,27 @@ class RedshiftTarget:
         """How logs name the target (never the user or password)."""
         return f"redshift db {self.dbname} on {self.host}:{self.port}"
 
-    def hidden(self) -> tuple[str, ...]:
-        """Values that must never be shown."""
-        return (self.password, self.username)
+    def hidden(self) -> tuple[Hidden, ...]:
+        """What messages must not show: the password, and the user name as the login."""
+        return (self.password, login(self.username))
 
 
 #: Any target.
 Target = PostgresTarget | DuckDBTarget | SqliteTarget | RedshiftTarget
 
 
-def scrub(text: str, hidden: tuple[str, ...]) -> str:
-    """``text`` with every hidden value replaced by ``***`` (longest first)."""
-    for value in sorted((v for v in hidden if v), key=len, reverse=True):
+def login(username: str) -> re.Pattern[str]:
+    """Where a message names ``username`` as the login: ``user "bob"``, ``role 'bob'``, ``user=bob``."""
+    return re.compile(
+        rf"""(\b(?i:user|role)(?:\s*=\s*|\s+)(["']?)){re.escape(username)}(?=\2)(?![\w$])"""
+    )
+
+
+def scrub(text: str, hidden: tuple[Hidden, ...]) -> str:
+    """``text`` with each hidden string (longest first) and pattern match replaced by ``***``."""
+    for pattern in (h for h in hidden if isinstance(h, re.Pattern)):
+        text = pattern.sub(rf"\g<1>{MASK}", text)
+    for value in sorted((h for h in hidden if isinstance(h, str) and h), key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
 

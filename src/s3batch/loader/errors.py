@@ -1,4 +1,4 @@
-"""Why a load failed. Messages never contain a database user name or password."""
+"""Why a load failed. Messages never contain a database password, nor the login user name."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ class BadRow(LoaderError):
         self.line, self.column, self.reason = line, column, reason
         where = f"line {line}" if column is None else f'line {line}, column "{column}"'
         super().__init__(f"{where}: {reason}")
+
+
+class EmptyFile(LoaderError):
+    """The object has no rows, and loading it would empty the table."""
+
+    code = "EmptyFile"
 
 
 class SourceError(LoaderError):

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from s3batch.loader.errors import BadRow
-from s3batch.loader.readers import header_order
+from s3batch.loader.readers import BOM, header_order
 from s3batch.loader.spool import CHUNK
 from s3batch.loader.tables import Column, TableDef
 
@@ -34,8 +34,6 @@ MAX_LINE = 1024 * 1024
 #: How every line's pattern starts: a line is neither blank (the checker skips it, COPY
 #: does not) nor PostgreSQL's end-of-data marker.
 LINE_START = r"(?!\\\.\r?(?:\n|\Z))(?!\r?(?:\n|\Z))"
-#: UTF-8's byte-order mark.
-BOM = b"\xef\xbb\xbf"
 
 _INTEGER_DIGITS = {"smallint": 4, "integer": 9, "bigint": 18}
 #: A day of the calendar, but for the 29th of February in common years (the databases refuse it).

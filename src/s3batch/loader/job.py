@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from s3batch.loader.connections import SecretsClient, Target, fetch_target
+from s3batch.loader.duplicates import duplicate_lines
 from s3batch.loader.errors import (
     BadRow,
+    EmptyFile,
     LoaderError,
     PartialCommit,
     RowsRefused,
@@ -54,6 +56,8 @@ from s3batch.loader.tables import TableDef
 PROGRESS_SECONDS = 5.0
 #: Rows between looks at the clock (looking at every row would cost time).
 PROGRESS_ROWS = 65536
+#: Name of the object's local copy in the load's temporary directory.
+OBJECT_FILE = "object"
 
 #: Makes the sink for a target (tests substitute in-memory sinks).
 SinkFactory = Callable[[Target, TableDef, Echo], Sink]
@@ -128,8 +132,8 @@ def load(
 ) -> LoadResult:
     """Load the object into every target, all or nothing. Raises LoaderError."""
     started = time.monotonic()
-    if request.key.endswith(REJECTS_SUFFIX):
-        echo(f"{request.url} is a rejects file written by the loader: not loaded")
+    if skipped := _not_data(request.key):
+        echo(f"{request.url} is {skipped}: not loaded")
         return LoadResult(0, 0, (), time.monotonic() - started)
     targets = [fetch_target(clients.secrets, secret_id) for secret_id in request.targets]
 
@@ -137,7 +141,11 @@ def load(
         return [make_sink(target, request.table, echo) for target in targets]
 
     sinks = new_sinks()  # not connected yet: a missing driver fails before the download
-    with tempfile.TemporaryDirectory(prefix="s3batch-load-") as tmp, ThreadPoolExecutor(1) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="s3batch-load-") as tmp,
+        ThreadPoolExecutor(1) as pool,
+        duplicate_lines(Path(tmp) / OBJECT_FILE, request.table, echo),
+    ):
         source, scan = _download(request, clients.s3, Path(tmp), echo)
         if scan is None:
             source = _check(request, clients.s3, source, echo)
@@ -161,8 +169,23 @@ def load(
     )  # fmt: skip
 
 
+def _not_data(key: str) -> str | None:
+    """What the object is when its key says it holds no rows to load, else None."""
+    if key.endswith(REJECTS_SUFFIX):
+        return "a rejects file written by the loader"
+    if key.endswith("/"):  # S3 consoles create these to show folders
+        return "a folder marker (its key ends in /)"
+    return None
+
+
 def _entry(request: LoadRequest, source: _Source) -> LedgerEntry:
+    """The ledger row of the load. Raises EmptyFile if it would empty a replaced table."""
     table = request.table
+    if not source.spool.rows and table.mode == "replace" and not table.allow_empty:
+        raise EmptyFile(
+            f"{request.url} has no rows: replace would empty table {table.name}; "
+            "pass --allow-empty to do that on purpose"
+        )
     return LedgerEntry(
         request.bucket, request.key, source.version, table.name, table.mode,
         datetime.now(UTC).replace(tzinfo=None), request.job_id, source.spool.rows,
@@ -191,7 +214,7 @@ def _download(
         response = s3.get_object(Bucket=request.bucket, Key=request.key)
     except Exception as exc:  # botocore's ClientError, connection and credential errors
         raise SourceError(f"cannot read {request.url}: {exc}") from exc
-    body, path, scan = response["Body"], tmp / "object", Scan.of(request.table)
+    body, path, scan = response["Body"], tmp / OBJECT_FILE, Scan.of(request.table)
     counter = _Counting(body)
     stream: Any = counter
     if request.key.endswith(".gz") or response.get("ContentEncoding") == "gzip":

@@ -12,26 +12,28 @@ import json
 from collections.abc import Iterator
 
 from s3batch.loader.errors import BadRow
-from s3batch.loader.readers import ByteSource, Row, RowChecker, text_stream
+from s3batch.loader.readers import ByteSource, Row, RowChecker, bad_utf8, text_lines
 from s3batch.loader.rejects import Rejects
 from s3batch.loader.tables import TableDef
 
 
-def read_json_lines(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[Row]:
-    """Checked rows of the JSON lines in ``raw``. Raises BadRow."""
+def read_json_lines(
+    raw: ByteSource, table: TableDef, rejects: Rejects
+) -> Iterator[tuple[int, Row]]:
+    """Checked rows of the JSON lines in ``raw``, with their line numbers. Raises BadRow."""
     rows = RowChecker(table)
     index = {c.name: i for i, c in enumerate(table.columns)}
     line = 0
     try:
-        for line, text in enumerate(text_stream(raw), start=1):
+        for line, text in enumerate(text_lines(raw), start=1):
             if not text.strip():
                 continue
             try:
-                yield rows.check(_values(text, table, index, line), line)
+                yield line, rows.check(_values(text, table, index, line), line)
             except BadRow as exc:
                 rejects.add(exc, text.rstrip("\r\n"))
-    except UnicodeDecodeError:
-        raise BadRow(line + 1, None, "not valid UTF-8 (on this line or a later one)") from None
+    except UnicodeDecodeError as exc:
+        raise bad_utf8(line + 1, exc) from None
 
 
 def _values(text: str, table: TableDef, index: dict[str, int], line: int) -> list[str | None]:

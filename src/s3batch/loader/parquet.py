@@ -22,8 +22,8 @@ from s3batch.loader.tables import TableDef
 BATCH_ROWS = 65536
 
 
-def read_parquet(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[Row]:
-    """Checked rows of the Parquet file in ``raw``. Raises BadRow, LoadConfigError."""
+def read_parquet(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[tuple[int, Row]]:
+    """Checked rows of the Parquet file in ``raw``, numbered from 1. Raises BadRow, LoadConfigError."""
     try:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -47,7 +47,7 @@ def read_parquet(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator
             for values in zip(*columns, strict=True):
                 line += 1
                 try:
-                    yield rows.check([_text(v) for v in values], line)
+                    yield line, rows.check([_text(v) for v in values], line)
                 except BadRow as exc:
                     rejects.add(exc, repr(values))
 

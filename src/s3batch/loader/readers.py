@@ -5,7 +5,8 @@ row's number is the line it starts on (Parquet: the row's position, from 1). Bla
 are skipped. A bad row goes to :class:`~s3batch.loader.rejects.Rejects` with its line,
 column and reason; more than ``max_errors`` of them raise
 :class:`~s3batch.loader.errors.BadRow`. A file that cannot be parsed at all (malformed
-CSV quoting, bad UTF-8) fails at once.
+CSV quoting, bad UTF-8) fails at once, naming the line the row starts on (bad UTF-8: the
+line and byte of the first bad byte).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Protocol
 
 from s3batch.loader.errors import BadRow
@@ -27,6 +29,8 @@ Row = list["str | None"]
 BUFFER = 1024 * 1024
 #: Largest field accepted, in characters (the csv module's default is 128 KiB).
 MAX_FIELD = 16 * 1024 * 1024
+#: UTF-8's byte-order mark.
+BOM = b"\xef\xbb\xbf"
 
 
 class ByteSource(Protocol):
@@ -37,10 +41,23 @@ class ByteSource(Protocol):
         ...
 
 
-def text_stream(raw: ByteSource) -> io.TextIOWrapper:
-    """UTF-8 text over a byte stream; a leading BOM is dropped, line ends are kept for csv."""
-    return io.TextIOWrapper(
-        io.BufferedReader(_Raw(raw), BUFFER), encoding="utf-8-sig", errors="strict", newline=""
+def text_lines(raw: ByteSource) -> Iterator[str]:
+    """The UTF-8 lines of a byte stream, line ends kept; a leading BOM is dropped.
+
+    Each line is decoded on its own, so a UnicodeDecodeError is raised for the line after the
+    last one yielded, with ``start`` the bad byte's offset in that line (see :func:`bad_utf8`).
+    """
+    lines = io.BufferedReader(_Raw(raw), BUFFER)
+    if lines.peek(len(BOM))[: len(BOM)] == BOM:
+        lines.read(len(BOM))
+    return map(bytes.decode, lines)
+
+
+def bad_utf8(line: int, exc: UnicodeDecodeError) -> BadRow:
+    """The error for a line :func:`text_lines` could not decode."""
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return BadRow(
+        line, None, f"not valid UTF-8 (byte 0x{byte} at byte {exc.start + 1} of the line)"
     )
 
 
@@ -64,6 +81,13 @@ def read_rows(raw: ByteSource, table: TableDef, rejects: Rejects | None = None) 
 
     Bad rows go to ``rejects`` (default: a collector with the table's ``max_errors``).
     """
+    return map(itemgetter(1), numbered_rows(raw, table, rejects))
+
+
+def numbered_rows(
+    raw: ByteSource, table: TableDef, rejects: Rejects | None = None
+) -> Iterator[tuple[int, Row]]:
+    """Each checked row of :func:`read_rows` with its line number. Raises BadRow."""
     rejects = Rejects(table.max_errors) if rejects is None else rejects
     kind = table.format.type
     if kind == "jsonl":
@@ -77,13 +101,13 @@ def read_rows(raw: ByteSource, table: TableDef, rejects: Rejects | None = None) 
     return read_csv(raw, table, rejects)
 
 
-def read_csv(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[Row]:
-    """Checked rows of the CSV in ``raw``. Raises BadRow."""
+def read_csv(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[tuple[int, Row]]:
+    """Checked rows of the CSV in ``raw``, with their line numbers. Raises BadRow."""
     fmt = table.format
     csv.field_size_limit(MAX_FIELD)
     escaped = fmt.escape is not None and fmt.escape != fmt.quote
     reader = csv.reader(
-        text_stream(raw),
+        text_lines(raw),
         delimiter=fmt.delimiter,
         quotechar=fmt.quote,
         doublequote=not escaped,
@@ -92,12 +116,8 @@ def read_csv(raw: ByteSource, table: TableDef, rejects: Rejects) -> Iterator[Row
     )
     try:
         yield from _checked(reader, table, rejects)
-    except csv.Error as exc:
-        raise BadRow(max(reader.line_num, 1), None, f"malformed CSV: {exc}") from None
-    except UnicodeDecodeError:
-        # Bytes are decoded a buffer ahead of the csv reader: the line is approximate.
-        reason = "not valid UTF-8 (on this line or a later one)"
-        raise BadRow(reader.line_num + 1, None, reason) from None
+    except UnicodeDecodeError as exc:
+        raise bad_utf8(reader.line_num + 1, exc) from None
 
 
 class RowChecker:
@@ -121,34 +141,47 @@ class RowChecker:
         return row
 
 
-def _checked(reader: csv.Reader, table: TableDef, rejects: Rejects) -> Iterator[Row]:  # type: ignore[name-defined]
+def _checked(
+    reader: csv.Reader, table: TableDef, rejects: Rejects,  # type: ignore[name-defined]
+) -> Iterator[tuple[int, Row]]:  # fmt: skip
     checks = [checker(c, table.format.empty_as_null) for c in table.columns]
     rows, null = RowChecker(table), table.format.null
     width, expect_header, line = len(checks), table.format.header, 1
     order: list[int] | None = None
-    for record in reader:
-        start, line = line, reader.line_num + 1
-        if not record:
-            continue
-        if expect_header:
-            expect_header = False
-            order = header_order(record, table, start)
-            continue
-        if len(record) != width:
-            rejects.add(_width_error(record, table, start), _text(record, table))
-            continue
-        if order is None and null is None:
-            try:
-                # The fast path: it runs once per row of the file.
-                yield [check(value) for check, value in zip(checks, record, strict=True)]
+    try:
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not record:
                 continue
-            except ValueError:
-                pass
-        values = [record[i] for i in order] if order is not None else record
-        try:
-            yield rows.check([None if v == null else v for v in values], start)
-        except BadRow as exc:
-            rejects.add(exc, _text(record, table))
+            if expect_header:
+                expect_header = False
+                order = header_order(record, table, start)
+                continue
+            if len(record) != width:
+                rejects.add(_width_error(record, table, start), _text(record, table))
+                continue
+            if order is None and null is None:
+                try:
+                    # The fast path: it runs once per row of the file.
+                    yield start, [check(value) for check, value in zip(checks, record, strict=True)]
+                    continue
+                except ValueError:
+                    pass
+            values = [record[i] for i in order] if order is not None else record
+            try:
+                yield start, rows.check([None if v == null else v for v in values], start)
+            except BadRow as exc:
+                rejects.add(exc, _text(record, table))
+    except csv.Error as exc:  # ``line`` is where the row being read starts
+        raise _malformed(exc, line, reader.line_num) from None
+
+
+def _malformed(exc: csv.Error, start: int, current: int) -> BadRow:
+    """A row the csv module cannot parse, named by the line it starts on."""
+    if str(exc) == "unexpected end of data":  # the file ends inside a quoted field
+        return BadRow(start, None, "malformed CSV: a quote opened in this row is never closed")
+    where = f" (on line {current})" if current > start else ""
+    return BadRow(start, None, f"malformed CSV: {exc}{where}")
 
 
 def _text(record: list[str], table: TableDef) -> str:

@@ -131,6 +131,8 @@ class TableDef:
     mode: Mode = "replace"
     #: How many bad rows a load may skip (they go to the rejects file); 0: any fails it.
     max_errors: int = 0
+    #: Whether a ``replace`` load of a file with no rows may empty the table (else it fails).
+    allow_empty: bool = False
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -250,7 +252,7 @@ def _column_map(doc: object, where: str) -> tuple[tuple[str, str], ...]:
 
 def parse_table(doc: object, where: str) -> TableDef:
     """Validate one entry of a stack file's ``tables`` list. Raises ValueError naming the field."""
-    item = _only(doc, {"tableName", "columns", "format", "mode", "maxErrors"}, where)
+    item = _only(doc, {"tableName", "columns", "format", "mode", "maxErrors", "allowEmpty"}, where)
     name = _name(item.get("tableName"), f"{where}.tableName")
     raw_columns = item.get("columns")
     if not isinstance(raw_columns, list) or not raw_columns:
@@ -270,7 +272,7 @@ def parse_table(doc: object, where: str) -> TableDef:
     max_errors = item.get("maxErrors", 0)
     if not isinstance(max_errors, int) or isinstance(max_errors, bool) or max_errors < 0:
         raise ValueError(f"{where}.maxErrors: must be a whole number >= 0")
-    return TableDef(name, columns, fmt, mode, max_errors)
+    return TableDef(name, columns, fmt, mode, max_errors, _flag(item, "allowEmpty", False, where))
 
 
 def parse_tables(doc: object, where: str = "tables") -> tuple[TableDef, ...]:

@@ -205,6 +205,24 @@ def test_postgres_target_hides_login() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("user", "text", "scrubbed"),
+    [
+        ("s3batch", 'COPY persons__s3batch_new, line 3: role "s3batch" is not the owner',
+         'COPY persons__s3batch_new, line 3: role "***" is not the owner'),
+        ("postgres", 'no pg_hba.conf entry for host "h", user "postgres", database "postgresdev"',
+         'no pg_hba.conf entry for host "h", user "***", database "postgresdev"'),
+        ("a", "connection to server at a.example failed: user=a dbname=data",
+         "connection to server at a.example failed: user=*** dbname=data"),
+        ("bob", "User bob and user 'bob' but not user bobby or superuser bob",
+         "User *** and user '***' but not user bobby or superuser bob"),
+    ],
+)  # fmt: skip
+def test_scrub_masks_the_user_name_only_as_the_login(user: str, text: str, scrubbed: str) -> None:
+    secret = {"engine": "postgres", "host": "h", "dbname": "d", "username": user, "password": "pw"}
+    assert scrub(text + " pw", parse_target("S", secret).hidden()) == scrubbed + " ***"
+
+
 def test_human_size() -> None:
     assert [human_size(n) for n in (0, 1023, 3379, 5 * 2**20, 3 * 2**40)] == [
         "0 Bytes",
@@ -269,3 +287,34 @@ def test_job_options_of_other_commands(
 ) -> None:
     assert job_options(command) is None
     assert capsys.readouterr().err == ""  # the usage error is not printed
+
+
+def test_invalid_utf8_names_the_line_and_byte(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ROWS.encode().splitlines(keepends=True)[:46]
+    lines[40] = lines[40].replace(b"Main", b"M\xffin")  # after the 33 bytes "P41,...,41 M"
+    world.s3.put("b", "latin1.csv", b"".join(lines))
+    assert world.run(key="latin1.csv") == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "load failed: line 41: not valid UTF-8 (byte 0xff at byte 34 of the line); "
+        "no target was changed\n"
+    )
+
+
+def test_an_unterminated_quote_names_the_line_it_opens_on(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ROWS.replace("P3,p3@example.com", 'P3,"p3@example.com', 1).encode()
+    world.s3.put("b", "quote.csv", data)
+    assert world.run(key="quote.csv") == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "load failed: line 3: malformed CSV: a quote opened in this row is never closed; "
+        "no target was changed\n"
+    )
+    world.s3.put("b", "closed.csv", data.replace(b"P9,", b'P9"x,', 1))
+    assert world.run(key="closed.csv") == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "load failed: line 3: malformed CSV: ',' expected after '\"' (on line 9); "
+        "no target was changed\n"
+    )

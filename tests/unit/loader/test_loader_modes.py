@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +185,17 @@ def test_progress_lines(
     progress = [line for line in lines if line.startswith(("read ", "downloaded "))]
     assert [line.split(" (")[0] for line in progress] == expected
     assert all(line.endswith(" rows/s)") for line in progress)
+
+
+def test_a_stack_table_can_allow_an_empty_replace(world: World, tmp_path: Path) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        "tables:\n  - tableName: persons\n    allowEmpty: true\n"
+        "    columns: [{name: id, type: text}]\n"
+    )
+    world.s3.put("b", "one.csv", b"x\n")
+    world.s3.put("b", "empty.csv", b"")
+    for key in ("one.csv", "empty.csv"):
+        assert world.run(key, "--stack", str(stack)) == EXIT_OK
+    assert world.db.tables["persons"] == []
+    assert [e.rows_loaded for e in world.db.ledger] == [1, 0]

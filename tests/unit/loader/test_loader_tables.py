@@ -144,6 +144,7 @@ def test_error_names_the_field() -> None:
         ({"format": {"emptyAsNull": "no"}}, "tables[0].format.emptyAsNull: must be true or"),
         ({"format": {"columnMap": {"E-mail": "e mail"}}}, "columnMap.E-mail: 'e mail' is not"),
         ({"maxErrors": -1}, "tables[0].maxErrors: must be a whole number >= 0"),
+        ({"allowEmpty": "yes"}, "tables[0].allowEmpty: must be true or false"),
         (
             {"mode": "upsert", "columns": [{"name": "a", "type": "text"}]},
             "tables[0].mode: upsert needs a primary key column",
