@@ -178,13 +178,14 @@ class Runtime:
             self.services.secrets.ensure(secret.name, json.dumps(value), secret.description)
 
     def job_environment(self) -> JobEnvironment:
-        """What every job gets: this endpoint, a key, the region, and a minimal base environment."""
+        """What every job gets: this endpoint, a key, the region, a minimal base environment, and
+        its definition's secrets from this server's Secrets Manager."""
         creds = self.credentials[0]
         base = {k: v for k, v in self.settings.environ.items() if k in INHERITED}
         base["S3BATCH_STACK_FILE"] = str((self.settings.data_dir / TABLES_FILE).resolve())
         return JobEnvironment(
             self.endpoint, creds.access_key_id, creds.secret_access_key, self.settings.region,
-            path=(str(Path(sys.executable).parent),), base=base,
+            path=(str(Path(sys.executable).parent),), base=base, secrets=self.services.secrets,
         )
 
     def start(self) -> None:

@@ -108,6 +108,7 @@ def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer,
     sync_api.expect(page.locator("#job-status")).to_have_text("RUNNABLE")
     assert "hunter2-do-not-show" not in page.content()
     sync_api.expect(page.locator("main")).to_contain_text("DB_PASSWORD")
+    sync_api.expect(page.locator("#environment tr.secret")).to_have_text("PGPASSfrom RDS-credentials")
     page.click("#cancel")
     sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
     assert seen.dialogs == ["Cancel this job?"]

@@ -1,7 +1,8 @@
 """Secrets Manager over JSON 1.1 (``X-Amz-Target: secretsmanager.<Operation>``).
 
 GetSecretValue is the one operation that returns a value; DescribeSecret and ListSecrets
-describe secrets without theirs. Secrets themselves come from the stack file.
+describe secrets without theirs. Secrets come from the stack file, or from CreateSecret
+(a SecretString; SecretBinary is refused, as AWS Batch jobs cannot use one either).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SecretsManagerProtocol:
     def __init__(self, secrets: Secrets, auth: Authenticator) -> None:
         self.secrets = secrets
         handlers = {
+            "CreateSecret": self.create_secret,
             "GetSecretValue": self.get_secret_value,
             "DescribeSecret": self.describe_secret,
             "ListSecrets": self.list_secrets,
@@ -55,6 +57,17 @@ class SecretsManagerProtocol:
     async def __call__(self, request: Request) -> Response:
         """Answer one Secrets Manager request."""
         return await self.protocol(request)
+
+    def create_secret(self, params: JsonObject) -> JsonObject:
+        """CreateSecret: a new secret from a SecretString."""
+        if params.get("SecretBinary") is not None:
+            raise InvalidParameterException("s3batch's secrets hold a SecretString only.")
+        secret = self.secrets.create(
+            required(params, "Name", str),
+            required(params, "SecretString", str),
+            optional(params, "Description", str),
+        )
+        return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
 
     def get_secret_value(self, params: JsonObject) -> JsonObject:
         """GetSecretValue: the current value of a secret."""

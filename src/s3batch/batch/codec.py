@@ -24,14 +24,14 @@ def _compact(shape: dict[str, Json]) -> dict[str, Json]:
     return {k: v for k, v in shape.items() if v is not None}
 
 
-def pairs_to_json(pairs: tuple[Pair, ...], key: str) -> list[dict[str, str]]:
-    """``(name, value)`` pairs as ``[{key: name, "value": value}]``."""
-    return [{key: name, "value": value} for name, value in pairs]
+def pairs_to_json(pairs: tuple[Pair, ...], key: str, value: str = "value") -> list[dict[str, str]]:
+    """``(name, value)`` pairs as ``[{key: name, value: value}]``."""
+    return [{key: name, value: text} for name, text in pairs]
 
 
-def pairs_from_json(items: Json, key: str) -> tuple[Pair, ...]:
+def pairs_from_json(items: Json, key: str, value: str = "value") -> tuple[Pair, ...]:
     """The inverse of :func:`pairs_to_json`."""
-    return tuple((str(i[key]), str(i["value"])) for i in items or [])
+    return tuple((str(i[key]), str(i[value])) for i in items or [])
 
 
 def retry_to_json(strategy: RetryStrategy) -> dict[str, Json]:
@@ -69,6 +69,7 @@ def properties_to_json(props: ContainerProperties) -> dict[str, Json]:
             "command": list(props.command),
             "environment": pairs_to_json(props.environment, "name"),
             "resourceRequirements": pairs_to_json(props.resource_requirements, "type"),
+            "secrets": pairs_to_json(props.secrets, "name", "valueFrom") or None,
         }
     )
 
@@ -80,6 +81,7 @@ def properties_from_json(shape: Json) -> ContainerProperties:
         pairs_from_json(shape.get("environment"), "name"),
         pairs_from_json(shape.get("resourceRequirements"), "type"),
         shape.get("image"),
+        pairs_from_json(shape.get("secrets"), "name", "valueFrom"),
     )
 
 
@@ -91,6 +93,7 @@ def container_to_json(detail: ContainerDetail) -> dict[str, Json]:
             "command": list(detail.command),
             "environment": pairs_to_json(detail.environment, "name"),
             "resourceRequirements": pairs_to_json(detail.resource_requirements, "type"),
+            "secrets": pairs_to_json(detail.secrets, "name", "valueFrom") or None,
             "vcpus": detail.vcpus,
             "memory": detail.memory,
             "exitCode": detail.exit_code,

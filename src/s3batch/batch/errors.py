@@ -31,7 +31,27 @@ class TransitionConflict(Conflict):
     code = "ClientException"
 
 
+#: statusReason of an attempt whose container could not start (ECS's stoppedReason).
+FAILED_TO_START = "Task failed to start"
+
+
 class CannotStart(S3BatchError):
     """The job's command could not be started."""
 
     code = "CannotStartContainerError"
+
+    @property
+    def status_reason(self) -> str:
+        """The attempt's statusReason; the message is its container's reason."""
+        return FAILED_TO_START
+
+
+class ResourceInitializationError(CannotStart):
+    """The job's secrets could not be fetched, so its container was never created."""
+
+    code = "ResourceInitializationError"
+
+    @property
+    def status_reason(self) -> str:
+        """The message itself, as AWS Fargate stops such a task with it."""
+        return self.message

@@ -14,7 +14,8 @@ from s3batch.types import Json
 State = Literal["ENABLED", "DISABLED"]
 #: ``LOCAL`` is an UNMANAGED environment: this machine, without AWS compute resources.
 ComputeType = Literal["FARGATE", "FARGATE_SPOT", "EC2", "SPOT", "LOCAL"]
-#: A ``(name, value)`` pair: an environment variable or a resource requirement.
+#: A ``(name, value)`` pair: an environment variable, a resource requirement or a secret
+#: (``(name, valueFrom)``).
 Pair = tuple[str, str]
 
 
@@ -90,6 +91,8 @@ class ContainerProperties:
     #: ``(VCPU|MEMORY|GPU, value)``; values are strings as on the wire.
     resource_requirements: tuple[Pair, ...] = ()
     image: str | None = None
+    #: ``(name, valueFrom)``: environment variables fetched from Secrets Manager at launch.
+    secrets: tuple[Pair, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class ContainerDetail:
     exit_code: int | None = None
     reason: str | None = None
     log_stream_name: str | None = None
+    #: The definition's ``(name, valueFrom)`` secrets (never their values).
+    secrets: tuple[Pair, ...] = ()
 
 
 @dataclass(frozen=True)

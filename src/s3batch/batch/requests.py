@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import cast
 
+from s3batch.batch import sensitive
 from s3batch.batch.errors import ClientException
 from s3batch.batch.models import (
     ComputeEnvironment,
@@ -168,21 +169,42 @@ def time_limit_actions(items: Json) -> dict[str, int]:
     return actions
 
 
-def _pairs(items: Json, field: str, key: str) -> tuple[Pair, ...]:
+def _objects(items: Json, field: str) -> list[Mapping[str, Json]]:
     if items is None:
-        return ()
+        return []
     if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
         raise fail(f"{field} must be a list of objects")
-    return tuple((str(require(i, key)), str(i.get("value", ""))) for i in items)
+    return items
 
 
-def environment(items: Json, field: str) -> tuple[Pair, ...]:
-    """``[{name, value}]`` as pairs; names starting with AWS_BATCH are reserved."""
-    pairs = _pairs(items, field, "name")
+def _pairs(items: Json, field: str, key: str) -> tuple[Pair, ...]:
+    return tuple((str(require(i, key)), str(i.get("value", ""))) for i in _objects(items, field))
+
+
+def _unreserved(pairs: tuple[Pair, ...], field: str) -> tuple[Pair, ...]:
     for name, _ in pairs:
         if name.startswith("AWS_BATCH"):
             raise fail(f"{field}: variable names starting with AWS_BATCH are reserved ({name})")
     return pairs
+
+
+def environment(items: Json, field: str) -> tuple[Pair, ...]:
+    """``[{name, value}]`` as pairs; names starting with AWS_BATCH are reserved."""
+    return _unreserved(_pairs(items, field, "name"), field)
+
+
+def secrets(items: Json, field: str) -> tuple[Pair, ...]:
+    """``[{name, valueFrom}]`` as pairs, both required; each valueFrom a Secrets Manager secret
+    (see :mod:`.sensitive`). A secret's variable takes the place of an environment entry of
+    its name, as the ECS agent sets secrets after the environment."""
+    objects = _objects(items, field)
+    pairs = tuple((str(require(i, "name")), str(require(i, "valueFrom"))) for i in objects)
+    for _, value_from in pairs:
+        try:
+            sensitive.parse(value_from)
+        except ValueError as exc:
+            raise fail(f"{field}: {exc}") from None
+    return _unreserved(pairs, field)
 
 
 def resource_requirements(items: Json, field: str) -> tuple[Pair, ...]:
@@ -266,6 +288,7 @@ def _container(props: Json) -> ContainerProperties:
         environment(props.get("environment"), "containerProperties.environment"),
         requirements + tuple(p for p in legacy if p),
         props.get("image"),
+        secrets(props.get("secrets"), "containerProperties.secrets"),
     )
 
 

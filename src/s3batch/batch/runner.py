@@ -15,13 +15,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+from s3batch.batch import sensitive
 from s3batch.batch.errors import CannotStart
-from s3batch.batch.models import Job
+from s3batch.batch.models import Job, Pair
 from s3batch.batch.output import LogWriter, OutputMux, OutputPump
 from s3batch.clock import Clock
 
@@ -53,6 +54,8 @@ class JobEnvironment:
     base: Mapping[str, str] = field(default_factory=dict)
     #: Working directory of job processes (None: the server's).
     workdir: Path | None = None
+    #: Where job definitions' ``secrets`` are fetched from (Secrets Manager; None: nowhere).
+    secrets: sensitive.SecretSource | None = field(default=None, compare=False)
 
     @cached_property
     def shared(self) -> dict[str, str]:
@@ -83,6 +86,25 @@ class JobEnvironment:
             env["AWS_BATCH_JOB_ARRAY_SIZE"] = str(job.array_size)
         return env
 
+    def launch(self, job: Job, attempt: int, log_group: str, log_stream: str) -> Launch:
+        """Attempt ``attempt`` of ``job``, its secrets not fetched yet (see :meth:`with_secrets`)."""
+        c = job.container
+        return Launch(
+            job.id, attempt, c.command, self.variables(job, attempt), log_group, log_stream,
+            self.workdir, c.image, c.vcpus, c.memory, c.secrets,
+        )
+
+    def with_secrets(self, launch: Launch) -> Launch:
+        """``launch`` with its secrets' values fetched now and set over its environment.
+
+        Raises:
+            ResourceInitializationError: a secret does not resolve.
+        """
+        if not launch.secrets:
+            return launch
+        values = sensitive.resolve(launch.secrets, self.secrets)
+        return replace(launch, env={**launch.env, **values})
+
 
 @dataclass(frozen=True)
 class Launch:
@@ -99,6 +121,8 @@ class Launch:
     image: str | None = None
     vcpus: float = 1.0
     memory_mib: int | None = None
+    #: ``(name, valueFrom)``: variables whose values are fetched as the attempt starts.
+    secrets: tuple[Pair, ...] = ()
 
 
 #: Longest container reason kept (AWS truncates reasons at 255 characters).

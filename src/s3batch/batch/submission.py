@@ -179,6 +179,7 @@ def container(
         vcpus=vcpus,
         memory=memory,
         image=definition.container.image,
+        secrets=definition.container.secrets,
     )
 
 

@@ -35,7 +35,6 @@ LOG_GROUP = "/aws/batch/job"
 #: statusReason texts, as AWS words them where AWS has them (reference/batch.md 1.2).
 EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"
-FAILED_TO_START = "Task failed to start"
 TERMINATED = "Terminated by TerminateJob"
 SERVER_STOPPED = "Job terminated: s3batch server stopped"
 SERVER_RESTARTED = "s3batch server restarted while the job was running"
@@ -211,23 +210,14 @@ class Supervisor:
 
     def _launch(self, job: Job) -> Launch:
         number = job.attempt_number
-        return Launch(
-            job.id,
-            number,
-            job.container.command,
-            self.job_env.variables(job, number),
-            LOG_GROUP,
-            log_stream_name(job.definition_name, job.id, number),
-            self.job_env.workdir,
-            job.container.image,
-            job.container.vcpus,
-            job.container.memory,
-        )
+        stream = log_stream_name(job.definition_name, job.id, number)
+        return self.job_env.launch(job, number, LOG_GROUP, stream)
 
     def _begin(self, launch: Launch) -> Future[Handle | CannotStart]:
         """Start an attempt's process on the thread pool (or here, without one): a start
         mostly waits for the kernel with the GIL released, so the engine goes on meanwhile
-        and starts overlap. Nothing here touches the database: :meth:`take_started` does."""
+        and starts overlap. Only fetching secrets reads the database (the thread's own
+        connection); :meth:`take_started` writes the outcome."""
         if self.starters:
             if self._starter is None:
                 self._starter = ThreadPoolExecutor(self.starters, thread_name_prefix="job-start")
@@ -240,8 +230,8 @@ class Supervisor:
 
     def _start(self, launch: Launch) -> Handle | CannotStart:
         try:
-            return self.runner.start(launch, self.log_sink)
-        except CannotStart as exc:
+            return self.runner.start(self.job_env.with_secrets(launch), self.log_sink)
+        except CannotStart as exc:  # a secret that does not resolve too
             return exc
 
     def _spawned(self, job: Job, launch: Launch, result: Handle | CannotStart) -> Running | int:
@@ -249,7 +239,7 @@ class Supervisor:
         if isinstance(result, CannotStart):
             self._open_stream(launch.log_stream)
             now, reason = self._now(), result.message[:255]
-            attempt = Attempt(now, now, FAILED_TO_START, None, reason, launch.log_stream)
+            attempt = Attempt(now, now, result.status_reason, None, reason, launch.log_stream)
             return self._end(job, S.STARTING, attempt, retry=True)
         return Running(job, launch.attempt, result, self._now(), launch.log_stream)
 

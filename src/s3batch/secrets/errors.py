@@ -5,7 +5,7 @@ Messages name secrets by id at most; a secret's value never appears in one.
 
 from __future__ import annotations
 
-from s3batch.errors import InvalidRequest, NotFound
+from s3batch.errors import Conflict, InvalidRequest, NotFound
 
 
 class ResourceNotFoundException(NotFound):
@@ -18,3 +18,9 @@ class InvalidParameterException(InvalidRequest):
     """The parameter name or value is invalid."""
 
     code = "InvalidParameterException"
+
+
+class ResourceExistsException(Conflict):
+    """A resource with the ID you requested already exists."""
+
+    code = "ResourceExistsException"

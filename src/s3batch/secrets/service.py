@@ -13,7 +13,11 @@ from dataclasses import replace
 
 from s3batch.clock import Clock
 from s3batch.secrets import store
-from s3batch.secrets.errors import InvalidParameterException, ResourceNotFoundException
+from s3batch.secrets.errors import (
+    InvalidParameterException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
 from s3batch.secrets.models import (
     CURRENT_STAGE,
     Secret,
@@ -62,6 +66,20 @@ class Secrets:
         elif secret.version_id != current.secret.version_id:
             logger.info("new version of secret %s", name, extra={"action": "update_secret"})
         return secret
+
+    def create(self, name: str, secret_string: str, description: str | None = None) -> Secret:
+        """CreateSecret: a new secret with its first version.
+
+        Raises:
+            ResourceExistsException: a secret of that name exists.
+            InvalidParameterException: the name is not valid or the value is too long.
+        """
+        with self.db.transaction() as conn:
+            if store.get(conn, name=name) is not None:
+                raise ResourceExistsException(
+                    f"The operation failed because the secret {name} already exists."
+                )
+            return self.ensure(name, secret_string, description)
 
     def _next(
         self, current: SecretValue | None, name: str, value: str, description: str | None

@@ -87,11 +87,13 @@ class JobPages:
             return None
 
     def job(self, request: Request) -> Response:
-        """One job: status, reason, parameters, command, masked environment, attempts, trigger."""
+        """One job: status, reason, parameters, command, masked environment (a secret's variable
+        shows where its value comes from, never the value), attempts, trigger."""
         job = self._job(request)
         if job is None:
             return self.render.page(request, "error.html", 404, message="No such job.")
-        env = [(k, self.access.mask(k, v)) for k, v in job.container.environment]
+        secret = dict(job.container.secrets)
+        env = [(k, self.access.mask(k, v)) for k, v in job.container.environment if k not in secret]
         return self.render.page(
             request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
             command=self.access.mask_text(" ".join(job.container.command)),

@@ -13,12 +13,12 @@ import pytest
 from batch_helpers import PYTHON, add_ce, add_definition, add_queue, submit
 
 from s3batch.batch.engine import BatchEngine
+from s3batch.batch.errors import FAILED_TO_START
 from s3batch.batch.models import Job
 from s3batch.batch.runner import JobEnvironment, Launch, ProcessRunner
 from s3batch.batch.service import BatchService
 from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.supervisor import (
-    FAILED_TO_START,
     LOG_GROUP,
     SERVER_RESTARTED,
     SERVER_STOPPED,

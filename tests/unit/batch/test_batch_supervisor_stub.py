@@ -9,13 +9,12 @@ import pytest
 from batch_helpers import add_ce, add_definition, add_queue, submit
 
 from s3batch.batch.engine import BatchEngine
-from s3batch.batch.errors import CannotStart
+from s3batch.batch.errors import FAILED_TO_START, CannotStart
 from s3batch.batch.runner import JobEnvironment, Launch
 from s3batch.batch.service import BatchService
 from s3batch.batch.status import JobStatus
 from s3batch.batch.stub import StubRunner
 from s3batch.batch.supervisor import (
-    FAILED_TO_START,
     RESTARTED_BEFORE_START,
     SERVER_RESTARTED,
     SERVER_STOPPED,

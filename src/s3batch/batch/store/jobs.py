@@ -47,6 +47,7 @@ def _job(row: Row) -> Job:
         vcpus=row["vcpus"],
         memory=row["memory"],
         image=spec.get("image"),
+        secrets=codec.pairs_from_json(spec.get("secrets"), "name", "valueFrom"),
         exit_code=row["exit_code"],
         reason=row["reason"],
         log_stream_name=row["log_stream_name"],
@@ -90,6 +91,7 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
         "environment": codec.pairs_to_json(c.environment, "name"),
         "resourceRequirements": codec.pairs_to_json(c.resource_requirements, "type"),
         "image": c.image,
+        "secrets": codec.pairs_to_json(c.secrets, "name", "valueFrom"),
     }
     trigger = job.submission.trigger
     cursor = conn.execute(
