@@ -54,7 +54,7 @@ skip_without_chromium = pytest.mark.skipif(
 
 def dashboard_stack() -> dict[str, Any]:
     """The default stack plus a queue whose only compute environment is DISABLED (jobs wait
-    there) and a definition ``secretive`` with a password in its environment."""
+    there) and a definition ``secretive`` with a password in its environment and one from a secret."""
     stack = yaml.safe_load(default_text())
     held = dict(stack["computeEnvironments"][0], computeEnvironmentName="held", state="DISABLED")
     stack["computeEnvironments"].append(held)
@@ -63,6 +63,7 @@ def dashboard_stack() -> dict[str, Any]:
     secretive["containerProperties"]["environment"] = [
         {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}, {"name": "TABLE", "value": "persons"},
     ]
+    secretive["containerProperties"]["secrets"] = [{"name": "PGPASS", "valueFrom": "RDS-credentials"}]
     stack["jobDefinitions"].append(secretive)
     stack["jobQueues"].append({
         "jobQueueName": "held", "state": "ENABLED", "priority": 1,

@@ -119,6 +119,19 @@ def test_get_secret_value_by_arn(protocol: SecretsManagerProtocol, secrets: Secr
         assert (response.status, body["SecretString"]) == (200, VALUE)
 
 
+def test_create_secret_then_a_second_one_of_that_name_exists(
+    protocol: SecretsManagerProtocol,
+) -> None:
+    response, created = call(protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v1"})
+    assert response.status == 200 and created["Name"] == "new" and "SecretString" not in created
+    _, got = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": created["ARN"]})
+    assert (got["SecretString"], got["VersionId"]) == ("v1", created["VersionId"])
+    response, body = call(protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v2"})
+    assert (response.status, body["__type"]) == (400, "ResourceExistsException")
+    response, body = call(protocol, "secretsmanager.CreateSecret", {"Name": "b", "SecretBinary": "AA=="})
+    assert (response.status, body["__type"]) == (400, "InvalidParameterException")
+
+
 def test_unknown_secret_is_resource_not_found(protocol: SecretsManagerProtocol) -> None:
     response, body = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": "nope"})
     assert response.status == 400
@@ -229,7 +242,7 @@ def test_a_tampered_body_fails_the_signature(protocol: SecretsManagerProtocol) -
 
 
 @pytest.mark.parametrize(
-    "target", ["secretsmanager.CreateSecret", "secretsmanager.", "AWSEvents.GetSecretValue", ""]
+    "target", ["secretsmanager.DeleteSecret", "secretsmanager.", "AWSEvents.GetSecretValue", ""]
 )
 def test_unknown_operation(protocol: SecretsManagerProtocol, target: str) -> None:
     response, body = call(protocol, target, {})
