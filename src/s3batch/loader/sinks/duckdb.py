@@ -47,7 +47,7 @@ STAGING_SUFFIX = "__s3batch_new"
 #: Seconds to keep retrying while another process holds the file.
 LOCK_WAIT = 60.0
 #: Memory DuckDB may use for a load before it spills to disk (the loader's bound is 300 MB).
-MEMORY_LIMIT = "100MB"
+MEMORY_LIMIT = "80MB"
 #: Bytes the CSV reader reads at a time, per thread: its default (32 MB) would take most of
 #: :data:`MEMORY_LIMIT`. At least the longest line DuckDB reads (2 MB by default).
 CSV_BUFFER = 8 * 1024 * 1024
@@ -223,6 +223,9 @@ class DuckDBSink:
                 (f"SELECT {keys} FROM {self._staging} SEMI JOIN {table} USING ({keys}) LIMIT 1",
                  "the file or the table", "already exists"),
             )  # fmt: skip
+        # One thread: a spilling GROUP BY needs less memory than two threads' partitions
+        # (at MEMORY_LIMIT two threads run out of it on 34M keys; one spills and finishes).
+        self._connection.execute("SET threads = 1")
         for query, where, found in checks:
             key = self._connection.execute(query).fetchone()
             if key is not None:
@@ -230,6 +233,7 @@ class DuckDBSink:
                     f"{self.label}: duplicate primary key in {where}: Key "
                     f"({', '.join(self.table.primary_key)})=({', '.join(map(str, key))}) {found}."
                 )
+        self._connection.execute("RESET threads")
 
     def _merge(self) -> None:
         update, insert = merge(self.table, quoted(self.table.name), self._staging)
