@@ -10,7 +10,7 @@ by both events is delivered once.
 
 A job that runs the loader is skipped when the ledger of every one of its targets already
 holds the object version (bucket, key, ETag) for its table; a rejects file the loader
-wrote is never loaded. Every other delivery goes through the
+wrote and a folder marker (a key ending in ``/``) are never loaded. Every other delivery goes through the
 :class:`~s3batch.batch.target.BatchJobTarget` the dispatcher uses, with an event id derived
 from the object version: the delivery id (the job's idempotency key) is the same on every
 run, so a second backfill before the first job has run finds that job instead of
@@ -61,7 +61,9 @@ LOCK_WAIT = 60.0
 CALLER = "s3batch-backfill"
 
 #: What backfill did with an object for one rule target (``no-rule``: no rule matched).
-Action = Literal["submitted", "already-submitted", "in-ledger", "rejects-file", "no-rule"]
+Action = Literal[
+    "submitted", "already-submitted", "in-ledger", "rejects-file", "folder-marker", "no-rule"
+]
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,8 @@ class Backfill:
             return outcome, delivery  # not a load of this object: no ledger to look at
         if outcome.key.endswith(REJECTS_SUFFIX):
             return replace(outcome, action="rejects-file"), None
+        if outcome.key.endswith("/"):  # the loader would load nothing from it
+            return replace(outcome, action="folder-marker"), None
         table = str(load.table).lower()
         identity = (outcome.bucket, outcome.key, outcome.version, table)
         if all(identity in self._ledger(secret_id, table) for secret_id in load.target):

@@ -99,6 +99,12 @@ def test_backfill_loads_what_landed_before_the_rule_once(
     ]
     assert out[-1] == f"backfill of s3://{BUCKET}/: 0 job(s) submitted, 2 skipped"
 
+    s3.put_object(Bucket=BUCKET, Key="c/", Body=b"")  # what a console's "create folder" makes
+    assert backfill(server, "--bucket", BUCKET, "--prefix", "c/") == [
+        f"skipped s3://{BUCKET}/c/: a folder marker (a key ending in /), which holds no rows",
+        f"backfill of s3://{BUCKET}/c/: 0 job(s) submitted, 1 skipped",
+    ]
+
 
 def test_backfill_says_when_no_rule_matches(server: ChildServer) -> None:
     s3 = boto3.client("s3", **server.client_kwargs())

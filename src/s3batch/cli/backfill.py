@@ -55,4 +55,6 @@ def describe(outcome: Outcome) -> str:
         )
     if outcome.action == "rejects-file":
         return f"skipped {url}: a rejects file written by the loader"
+    if outcome.action == "folder-marker":
+        return f"skipped {url}: a folder marker (a key ending in /), which holds no rows"
     return f"skipped {url}: no enabled rule sends its upload to a Batch job queue"
