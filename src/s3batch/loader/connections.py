@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from s3batch.loader.errors import LoadConfigError, LoaderError
 
@@ -76,8 +76,11 @@ class PostgresTarget:
 
 
 @dataclass(frozen=True)
-class DuckDBTarget:
-    """A DuckDB database file to load into."""
+class _FileTarget:
+    """A database in a local file, opened without a login."""
+
+    #: The engine's name, as logs show it.
+    engine: ClassVar[str]
 
     secret_id: str
     path: str
@@ -85,7 +88,7 @@ class DuckDBTarget:
     @property
     def label(self) -> str:
         """How logs name the target."""
-        return f"duckdb {self.path}"
+        return f"{self.engine} {self.path}"
 
     def hidden(self) -> tuple[Hidden, ...]:
         """What messages must not show (nothing)."""
@@ -93,20 +96,17 @@ class DuckDBTarget:
 
 
 @dataclass(frozen=True)
-class SqliteTarget:
+class DuckDBTarget(_FileTarget):
+    """A DuckDB database file to load into."""
+
+    engine: ClassVar[str] = "duckdb"
+
+
+@dataclass(frozen=True)
+class SqliteTarget(_FileTarget):
     """A SQLite database file to load into."""
 
-    secret_id: str
-    path: str
-
-    @property
-    def label(self) -> str:
-        """How logs name the target."""
-        return f"sqlite {self.path}"
-
-    def hidden(self) -> tuple[Hidden, ...]:
-        """What messages must not show (nothing)."""
-        return ()
+    engine: ClassVar[str] = "sqlite"
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,11 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from s3batch.loader.errors import BadRow, PartialCommit, TargetError
+from s3batch.loader.errors import BadRow, DuplicateKey
 from s3batch.loader.readers import numbered_rows
 from s3batch.loader.rejects import Rejects
 from s3batch.loader.sinks import Echo
 from s3batch.loader.tables import TableDef
-
-#: How every sink's message for a duplicate key starts (after the target and the step).
-DUPLICATE_KEY = "duplicate primary key in "
 
 
 @contextmanager
@@ -35,9 +32,7 @@ def duplicate_lines(path: Path, table: TableDef, echo: Echo) -> Iterator[None]:
     """
     try:
         yield
-    except TargetError as exc:
-        if isinstance(exc, PartialCommit) or DUPLICATE_KEY not in str(exc):
-            raise
+    except DuplicateKey as exc:
         echo(f"{exc}; finding its lines in the file")
         found = first_duplicate(path, table)
         if found is None:

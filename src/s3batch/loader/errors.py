@@ -58,6 +58,15 @@ class PartialCommit(TargetError):
     code = "PartialCommit"
 
 
+class DuplicateKey(TargetError):
+    """A target refused the load for a primary key twice in the file (or, appending, already in the table)."""
+
+    @staticmethod
+    def scope(mode: str) -> str:
+        """Where a duplicate can be, for a load in ``mode``: only an append meets the table's keys."""
+        return "the file or the table" if mode == "append" else "the file"
+
+
 class RowsRefused(TargetError):
     """A target refused a value of a file it parsed itself; the loader checks every row instead."""
 

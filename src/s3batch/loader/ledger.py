@@ -96,6 +96,13 @@ class LedgerEntry:
         """Whether the load is a repeat that must not append again."""
         return self.mode == "append" and appended > 0 and not self.forced
 
+    def repeat_note(self, label: str) -> str:
+        """What the job log says when the target ``label`` already has this append."""
+        return (
+            f"s3://{self.bucket}/{self.key} version {self.version} was already appended "
+            f"to {self.table} in {label}: skipped (--force appends it again)"
+        )
+
 
 def for_duckdb(query: str) -> str:
     """``query`` with DuckDB's ``?`` placeholders."""

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 import duckdb
 
 from s3batch.loader.connections import DuckDBTarget
-from s3batch.loader.errors import RowsRefused, TargetError
+from s3batch.loader.errors import DuplicateKey, RowsRefused, TargetError
 from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
 from s3batch.loader.sinks import Echo
 from s3batch.loader.sinks.schema import column_list, differences, literal, mismatch, quoted
@@ -198,10 +198,7 @@ class DuckDBSink:
         conn.execute(CREATE)
         row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
         if entry.skip(int(row[0]) if row else 0):
-            self.echo(
-                f"s3://{entry.bucket}/{entry.key} version {entry.version} was already appended "
-                f"to {entry.table} in {self.label}: skipped (--force appends it again)"
-            )
+            self.echo(entry.repeat_note(self.label))
             return False
         return True
 
@@ -229,7 +226,7 @@ class DuckDBSink:
         for query, where, found in checks:
             key = self._connection.execute(query).fetchone()
             if key is not None:
-                raise TargetError(
+                raise DuplicateKey(
                     f"{self.label}: duplicate primary key in {where}: Key "
                     f"({', '.join(self.table.primary_key)})=({', '.join(map(str, key))}) {found}."
                 )
@@ -254,10 +251,11 @@ class DuckDBSink:
             reason = " ".join(str(exc).split())
             if refusable and isinstance(exc, _REFUSED):
                 raise RowsRefused(f"{self.label}: {doing} failed: {reason}") from exc
+            error = TargetError
             if isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason:
-                where = "the file or the table" if self.table.mode == "append" else "the file"
-                reason = f"duplicate primary key in {where}: {reason}"
-            raise TargetError(f"{self.label}: {doing} failed: {reason}") from exc
+                error = DuplicateKey
+                reason = f"duplicate primary key in {DuplicateKey.scope(self.table.mode)}: {reason}"
+            raise error(f"{self.label}: {doing} failed: {reason}") from exc
 
 
 def merge(table: TableDef, target: str, staging: str) -> tuple[str | None, str]:

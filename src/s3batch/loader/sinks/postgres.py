@@ -56,7 +56,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from s3batch.loader.connections import PostgresTarget, scrub
-from s3batch.loader.errors import RowsRefused, TargetError
+from s3batch.loader.errors import DuplicateKey, RowsRefused, TargetError
 from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LEDGER_TABLE, LedgerEntry
 from s3batch.loader.sinks import Echo
 from s3batch.loader.sinks.schema import (
@@ -284,10 +284,7 @@ class PostgresSink:
             conn.execute(CREATE)
         (appended,) = self._fetchone(APPENDED, *entry.identity())
         if entry.skip(int(appended)):
-            self.echo(
-                f"s3://{entry.bucket}/{entry.key} version {entry.version} was already appended "
-                f"to {entry.table} in {self.label}: skipped (--force appends it again)"
-            )
+            self.echo(entry.repeat_note(self.label))
             return False
         return True
 
@@ -360,12 +357,14 @@ class PostgresSink:
             # ``from None``: the driver's exception text can carry the login; it must not
             # reach the job log through the printed cause chain.
             error = RowsRefused if refusable and _refused(exc) else TargetError
+            if exc.sqlstate == UNIQUE_VIOLATION:
+                error = DuplicateKey
             raise error(f"{self.label}: {doing} failed: {self._reason(exc)}") from None
 
     def _reason(self, exc: psycopg.Error) -> str:
         diag = exc.diag
         if exc.sqlstate == UNIQUE_VIOLATION:
-            where = "the file or the table" if self.table.mode == "append" else "the file"
+            where = DuplicateKey.scope(self.table.mode)
             text = f"duplicate primary key in {where}: {diag.message_detail or exc}"
         else:
             text = str(exc)

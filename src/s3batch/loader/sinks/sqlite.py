@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from s3batch.loader.connections import SqliteTarget
-from s3batch.loader.errors import TargetError
+from s3batch.loader.errors import DuplicateKey, TargetError
 from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
 from s3batch.loader.sinks import Echo
 from s3batch.loader.sinks.schema import column_list, differences, mismatch, quoted
@@ -159,10 +159,7 @@ class SqliteSink:
         conn.execute(CREATE)
         row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
         if entry.skip(int(row[0]) if row else 0):
-            self.echo(
-                f"s3://{entry.bucket}/{entry.key} version {entry.version} was already appended "
-                f"to {entry.table} in {self.label}: skipped (--force appends it again)"
-            )
+            self.echo(entry.repeat_note(self.label))
             return False
         return True
 
@@ -210,10 +207,11 @@ class SqliteSink:
             yield
         except sqlite3.Error as exc:
             reason = " ".join(str(exc).split())
+            error = TargetError
             if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint" in reason:
-                where = "the file or the table" if self.table.mode == "append" else "the file"
-                reason = f"duplicate primary key in {where}: {reason}"
-            raise TargetError(f"{self.label}: {doing} failed: {reason}") from exc
+                error = DuplicateKey
+                reason = f"duplicate primary key in {DuplicateKey.scope(self.table.mode)}: {reason}"
+            raise error(f"{self.label}: {doing} failed: {reason}") from exc
 
 
 def _ledger_values(entry: LedgerEntry) -> tuple[object, ...]:
