@@ -143,11 +143,11 @@ class Backfill:
             for obj in self._objects(bucket, prefix)
             for step in self._plan(obj, matcher, rules)
         ]
-        submitted = {j.submission.idempotency_key: j for j in self.batch.list_jobs()}
         target = BatchJobTarget(self.batch)
         for outcome, delivery in plan:
-            if delivery is not None and delivery.id in submitted:
-                outcome = replace(outcome, action="already-submitted", job=submitted[delivery.id])
+            earlier = None if delivery is None else self.batch.submitted(delivery.id)
+            if earlier is not None:
+                outcome = replace(outcome, action="already-submitted", job=earlier)
             elif delivery is not None:
                 detail = target.deliver(
                     delivery.event, delivery.target, delivery.payload, delivery.id

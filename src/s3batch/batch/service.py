@@ -54,7 +54,7 @@ class BatchService(Registry):
             ClientException: the request is invalid, or names an unknown or disabled queue or definition.
         """
         if idempotency_key is not None:
-            existing = store.job_by_key(self.db.conn, idempotency_key)
+            existing = self.submitted(idempotency_key)
             if existing is not None:
                 return existing
         queue = self.job_queue(str(requests.require(request, "jobQueue")))
@@ -125,6 +125,10 @@ class BatchService(Registry):
         if job.array_parent is not None:
             raise fail(CHILD_NOT_TAGGABLE)
         return job
+
+    def submitted(self, idempotency_key: str) -> Job | None:
+        """The job submitted with ``idempotency_key``, if any."""
+        return store.job_by_key(self.db.conn, idempotency_key)
 
     def job(self, job_id: str) -> Job:
         """A job by id.
