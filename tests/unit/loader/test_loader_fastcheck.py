@@ -216,3 +216,62 @@ def test_an_unchecked_spool_gives_checked_rows_or_refuses(tmp_path: Path) -> Non
     path.write_bytes(f"{fields(TYPED, day='2023-02-29')}\n".encode())
     with pytest.raises(RowsRefused, match='line 1, column "day": "2023-02-29" is not a valid date'):
         list(spool.iter_rows())
+
+
+SMALL = parse_tables(
+    [
+        {
+            "tableName": "small",
+            "columns": [
+                {"name": "code", "type": "varchar(3)", "nullable": False},
+                {"name": "n", "type": "integer"},
+                {"name": "note", "type": "varchar(4)"},
+            ],
+        }
+    ],
+    "test",
+)[0]
+#: Pieces of lines: good values, and every character that separates, quotes or breaks them.
+LINE_PARTS = ["ab", "é", "12", " ", ",", '"', "\r", "\n", "\x00", "\\.", "\r\n", "+7", "abcde"]
+
+
+def lines_match(table: TableDef, text: str) -> bool:
+    """The reference: every line (LF or CRLF ended; the last may lack one) matches the row pattern."""
+    pattern = row_pattern(table)
+    assert pattern is not None
+    lines = re.split(r"\r?\n", text)
+    if lines[-1] == "":
+        lines.pop()
+    return all(pattern.fullmatch(line) for line in lines)
+
+
+@settings(max_examples=400)
+@given(parts=st.lists(st.sampled_from(LINE_PARTS), max_size=40))
+def test_scan_agrees_with_matching_each_line(tmp_path_factory: pytest.TempPathFactory, parts: list[str]) -> None:
+    """Pieces without quotes take a plainer pattern: it must judge every file as the full one does."""
+    text = "".join(parts)
+    path = tmp_path_factory.mktemp("scan") / "object"
+    path.write_bytes(text.encode())
+    found = Scan.of(SMALL)
+    assert found is not None
+    assert found.check(path) == lines_match(SMALL, text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("ab,1,x\nabc,,\r\n", True),  # LF and CRLF mixed: judged by the full pattern
+        ("ab,1,x\r\nabc,,\r\n", True),
+        ("ab,1,x\nabc\n,,\n", False),  # a value holding a line break, as the plain pattern reads it
+        ("ab,1,x\nab,1\nx,1,\n", False),  # as many delimiters in all, not on every line
+        ("abc,1,abcd\n" * 3, True),
+        ("abc,1,abcde\n", False),
+        ("ab\r,1,x\r\n", False),  # a lone carriage return
+    ],
+)
+def test_scan_of_quote_free_files(tmp_path: Path, text: str, ok: bool) -> None:
+    path = tmp_path / "object"
+    path.write_bytes(text.encode())
+    found = Scan.of(SMALL)
+    assert found is not None
+    assert (found.check(path), lines_match(SMALL, text)) == (ok, ok)
