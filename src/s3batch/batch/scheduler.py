@@ -149,8 +149,9 @@ class Scheduler:
             return 0
         largest = max(ce.max_vcpus for ce in order)
         moved = 0
-        for job in self._runnable(conn, queue.name):
-            if job.container.vcpus > largest:
+        for queued in self._runnable(conn, queue.name):
+            if queued.vcpus > largest:
+                job = queued.job
                 limit = queue.time_limit_actions.get(TOO_BIG)
                 if limit is None:
                     moved += self._fail_too_big(conn, job, queue, largest)
@@ -159,9 +160,10 @@ class Scheduler:
                     break  # the blocked head holds its queue until the action cancels it
                 moved += 1
                 continue
-            target = next((ce for ce in order if _fits(ce, used, job.container.vcpus)), None)
+            target = next((ce for ce in order if _fits(ce, used, queued.vcpus)), None)
             if target is None:
                 break  # the head does not fit now: the queue waits for the next cycle
+            job = queued.job
             fields: dict[str, object] = {"compute_environment": target.name}
             if job.blocked_since is not None:
                 fields["blocked_since"] = None
@@ -171,12 +173,12 @@ class Scheduler:
                 logger.debug("placed job %s on %s", job.id, target.name, extra={"action": "place"})
         return moved
 
-    def _runnable(self, conn: sqlite3.Connection, queue: str) -> Iterator[Job]:
+    def _runnable(self, conn: sqlite3.Connection, queue: str) -> Iterator[store.Queued]:
         after, size = 0, BATCH
         while batch := store.queue_head(conn, queue, after, size):
-            for seq, job in batch:
-                after = seq
-                yield job
+            for queued in batch:
+                after = queued.seq
+                yield queued
             size = min(size * 2, MAX_BATCH)
 
     def _fail_too_big(

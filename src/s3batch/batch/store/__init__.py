@@ -7,6 +7,7 @@ and their events (with the guarded status :func:`transition`), :mod:`.tags` reso
 from __future__ import annotations
 
 from s3batch.batch.store.jobs import (
+    Queued,
     any_in,
     array_children,
     array_summary,
@@ -75,6 +76,7 @@ __all__ = [
     "mark_blocked",
     "next_revision",
     "page_jobs",
+    "Queued",
     "queue_head",
     "queues_using",
     "releasable",

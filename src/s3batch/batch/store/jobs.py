@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from functools import cached_property
 
 from s3batch.batch import codec
 from s3batch.batch.errors import IllegalTransition, TransitionConflict
@@ -298,15 +299,31 @@ def stop_requests(conn: sqlite3.Connection) -> dict[str, str]:
     return {r["id"]: r["stop_reason"] or "" for r in rows}
 
 
-def queue_head(
-    conn: sqlite3.Connection, queue: str, after_seq: int, limit: int
-) -> list[tuple[int, Job]]:
-    """The next RUNNABLE jobs of a queue in FIFO order after ``after_seq``, with their seq."""
+class Queued:
+    """A RUNNABLE job as the scheduler walks its queue: its place and vCPUs, the rest read on demand.
+
+    Most of a queue's head is only looked at (does it fit?) and left where it is, so the
+    whole job is decoded only for one that moves.
+    """
+
+    def __init__(self, row: Row) -> None:
+        self._row = row
+        self.seq: int = row["seq"]
+        self.vcpus: float = row["vcpus"]
+
+    @cached_property
+    def job(self) -> Job:
+        """The whole job."""
+        return _job(self._row)
+
+
+def queue_head(conn: sqlite3.Connection, queue: str, after_seq: int, limit: int) -> list[Queued]:
+    """The next RUNNABLE jobs of a queue in FIFO order after ``after_seq``."""
     rows = conn.execute(
         "SELECT * FROM jobs WHERE status = 'RUNNABLE' AND queue = ? AND seq > ? ORDER BY seq LIMIT ?",
         (queue, after_seq, limit),
     )
-    return [(r["seq"], _job(r)) for r in rows]
+    return [Queued(r) for r in rows]
 
 
 def any_in(conn: sqlite3.Connection, statuses: Iterable[JobStatus]) -> bool:
