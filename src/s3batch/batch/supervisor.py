@@ -147,9 +147,8 @@ class Supervisor:
         """
         if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
             return 0
-        busy = self._running.keys() | self._starting.keys()
-        placed = store.list_jobs(self.service.db.conn, statuses=[S.STARTING])
-        new = [job for job in placed if job.id not in busy]
+        busy = self._running.keys() | self._starting.keys()  # not decoded again
+        new = store.list_jobs(self.service.db.conn, statuses=[S.STARTING], exclude=busy)
         for job in new:
             launch = self._launch(job)
             self._starting[job.id] = (job, launch, self._begin(launch))

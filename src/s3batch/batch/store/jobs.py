@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from functools import cached_property
 
 from s3batch.batch import codec
@@ -143,15 +143,18 @@ def job_by_key(conn: sqlite3.Connection, key: str) -> Job | None:
 
 
 def list_jobs(
-    conn: sqlite3.Connection, queue: str | None = None, statuses: Iterable[JobStatus] | None = None
+    conn: sqlite3.Connection,
+    queue: str | None = None,
+    statuses: Iterable[JobStatus] | None = None,
+    exclude: Container[str] = (),
 ) -> list[Job]:
-    """Jobs in submission order, optionally of one queue and/or some statuses."""
+    """Jobs in submission order, optionally of one queue and/or some statuses, less the ids in ``exclude``."""
     sql, args = "SELECT * FROM jobs WHERE (? IS NULL OR queue = ?)", [queue, queue]
     if statuses is not None:
         values = [s.value for s in statuses]
         sql += f" AND status IN ({_marks(values)})"
         args.extend(values)
-    return [_job(r) for r in conn.execute(sql + " ORDER BY seq", args)]
+    return [_job(r) for r in conn.execute(sql + " ORDER BY seq", args) if r["id"] not in exclude]
 
 
 def page_jobs(
