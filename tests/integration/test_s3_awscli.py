@@ -1,7 +1,8 @@
-"""The real aws CLI against ``s3batch up``: mb, cp both ways around the multipart threshold, ls, rm, sync."""
+"""The real aws CLI against ``s3batch up``: mb, cp around the multipart threshold, ls, rm, sync, s3api."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -111,3 +112,24 @@ def test_wrong_secret_is_refused(
     assert "SignatureDoesNotMatch" in result.stderr
     monkeypatch.undo()
     assert aws("s3", "ls", f"s3://{cli_bucket}").stdout.strip() == ""
+
+
+def test_s3api_put_object_headers_show_in_head_object(
+    aws: AwsCli, cli_bucket: str, tmp_path: Path
+) -> None:
+    src = _file(tmp_path / "persons.csv", 10)
+    aws(
+        "s3api", "put-object", "--bucket", cli_bucket, "--key", "persons.csv",
+        "--body", str(src), "--cache-control", "max-age=60",
+        "--content-disposition", "attachment", "--content-language", "en",
+        "--expires", "2037-01-01T00:00:00Z",
+    )  # fmt: skip
+    head = json.loads(
+        aws("s3api", "head-object", "--bucket", cli_bucket, "--key", "persons.csv").stdout
+    )
+    assert (head["CacheControl"], head["ContentDisposition"], head["ContentLanguage"]) == (
+        "max-age=60",
+        "attachment",
+        "en",
+    )
+    assert head["ExpiresString"] == "Thu, 01 Jan 2037 00:00:00 GMT"

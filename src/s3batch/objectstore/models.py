@@ -30,11 +30,18 @@ class Checksum:
 
 @dataclass(frozen=True)
 class Attributes:
-    """What a writer sets on an object besides its bytes."""
+    """What a writer sets on an object besides its bytes.
+
+    The standard headers are kept as sent (``expires`` too: S3 returns it verbatim).
+    """
 
     content_type: str | None = None
     content_encoding: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    cache_control: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    expires: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,13 @@ from s3batch.objectstore.models import (
 )
 from s3batch.state.db import Row
 
+#: The columns of :class:`Attributes`, in field order, in both ``objects`` and ``uploads``.
+_ATTRIBUTE_COLUMNS = (
+    "content_type, content_encoding, metadata,"
+    " cache_control, content_disposition, content_language, expires"
+)
 _OBJECT_COLUMNS = (
-    "bucket, key, size, etag, last_modified, content_type, content_encoding, metadata,"
+    f"bucket, key, size, etag, last_modified, {_ATTRIBUTE_COLUMNS},"
     " checksum_algorithm, checksum_value, checksum_type, segments"
 )
 
@@ -42,7 +47,32 @@ def _bucket(row: Row) -> Bucket:
 
 
 def _attributes(row: Row) -> Attributes:
-    return Attributes(row["content_type"], row["content_encoding"], json.loads(row["metadata"]))
+    return Attributes(
+        row["content_type"],
+        row["content_encoding"],
+        json.loads(row["metadata"]),
+        row["cache_control"],
+        row["content_disposition"],
+        row["content_language"],
+        row["expires"],
+    )
+
+
+def _attribute_values(attrs: Attributes) -> tuple[str | None, ...]:
+    """An object's or upload's attributes as values for :data:`_ATTRIBUTE_COLUMNS`."""
+    return (
+        attrs.content_type,
+        attrs.content_encoding,
+        json.dumps(attrs.metadata),
+        attrs.cache_control,
+        attrs.content_disposition,
+        attrs.content_language,
+        attrs.expires,
+    )
+
+
+def _placeholders(columns: str) -> str:
+    return ", ".join("?" for _ in columns.split(","))
 
 
 def _object(row: Row) -> ObjectMeta:
@@ -117,16 +147,15 @@ def put_object(conn: sqlite3.Connection, obj: ObjectMeta) -> None:
     """Insert or replace an object row."""
     checksum = obj.checksum
     conn.execute(
-        f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}, data)"
+        f" VALUES ({_placeholders(_OBJECT_COLUMNS)}, ?)",
         (
             obj.bucket,
             obj.key,
             obj.size,
             obj.etag,
             to_text(obj.last_modified),
-            obj.attributes.content_type,
-            obj.attributes.content_encoding,
-            json.dumps(obj.attributes.metadata),
+            *_attribute_values(obj.attributes),
             checksum.algorithm if checksum else None,
             checksum.value if checksum else None,
             checksum.type if checksum else None,
@@ -180,18 +209,15 @@ def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
 
 def insert_upload(conn: sqlite3.Connection, upload: MultipartUpload) -> None:
     """Record a new multipart upload."""
-    attrs = upload.attributes
+    columns = f"upload_id, bucket, key, initiated, {_ATTRIBUTE_COLUMNS}, checksum_algorithm"
     conn.execute(
-        "INSERT INTO uploads (upload_id, bucket, key, initiated, content_type, content_encoding, metadata,"
-        " checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO uploads ({columns}) VALUES ({_placeholders(columns)})",
         (
             upload.upload_id,
             upload.bucket,
             upload.key,
             to_text(upload.initiated),
-            attrs.content_type,
-            attrs.content_encoding,
-            json.dumps(attrs.metadata),
+            *_attribute_values(upload.attributes),
             upload.checksum_algorithm,
         ),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from s3batch.api.s3 import buckets, objects, uploads
-from s3batch.api.s3.call import DEFAULT_CONTENT_TYPE, attributes_from, split_path
+from s3batch.api.s3.call import DEFAULT_CONTENT_TYPE, attributes_from, split_path, stored_headers
 from s3batch.api.s3.errors import InvalidURI, MethodNotAllowed, NotImplementedYet, status_of
 from s3batch.api.s3.ranges import byte_range, check_conditions
 from s3batch.api.s3.routes import operation
@@ -195,6 +195,33 @@ def test_attributes_from_headers() -> None:
         }
     )
     assert attrs == Attributes("text/csv", "gzip", {"owner": "me", "a-b": "1"})
+
+
+def test_attributes_from_the_standard_object_headers() -> None:
+    attrs = attributes_from(
+        {
+            "cache-control": "max-age=60",
+            "content-disposition": "inline",
+            "content-language": "en",
+            "expires": "Thu, 01 Jan 2037 00:00:00 GMT",
+        }
+    )
+    assert attrs == Attributes(
+        DEFAULT_CONTENT_TYPE,
+        None,
+        {},
+        cache_control="max-age=60",
+        content_disposition="inline",
+        content_language="en",
+        expires="Thu, 01 Jan 2037 00:00:00 GMT",
+    )
+    assert stored_headers(attrs) == [
+        ("content-type", DEFAULT_CONTENT_TYPE),
+        ("cache-control", "max-age=60"),
+        ("content-disposition", "inline"),
+        ("content-language", "en"),
+        ("expires", "Thu, 01 Jan 2037 00:00:00 GMT"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -388,3 +388,22 @@ def test_a_streamed_part_is_aborted_when_the_upload_is_unknown(
         if spy.state == "open":
             spy.inner.abort()
     assert objects.blobs.ids() == set()
+
+
+def test_an_upload_keeps_the_standard_headers_for_its_object(
+    mp: Multipart, objects: ObjectStore
+) -> None:
+    attrs = Attributes(
+        "text/csv",
+        None,
+        {},
+        cache_control="no-cache",
+        content_disposition="inline",
+        content_language="de",
+        expires="Thu, 01 Jan 2037 00:00:00 GMT",
+    )
+    upload = mp.create("bkt", "headers", attrs, None)
+    assert mp.upload("bkt", "headers", upload.upload_id).attributes == attrs
+    etag = send(mp, upload, 1, LAST)
+    mp.complete("bkt", "headers", upload.upload_id, [(1, etag)], CTX)
+    assert objects.head_object("bkt", "headers").attributes == attrs

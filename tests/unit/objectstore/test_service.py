@@ -177,6 +177,28 @@ def test_put_then_get_and_head(objects: ObjectStore, clock: FakeClock) -> None:
     assert head.inline is None  # head does not load the bytes
 
 
+#: Every attribute set, the standard headers included.
+HEADERS = Attributes(
+    "text/csv",
+    "gzip",
+    {"a": "1"},
+    cache_control="max-age=60",
+    content_disposition='attachment; filename="r.csv"',
+    content_language="en-GB",
+    expires="Thu, 01 Jan 2037 00:00:00 GMT",
+)
+
+
+@pytest.mark.parametrize("size", [3, BIG])
+def test_standard_headers_are_stored_with_the_object_and_its_listing(
+    objects: ObjectStore, size: int
+) -> None:
+    put(objects, "k", b"x" * size, HEADERS)
+    assert objects.get_object("bkt", "k").attributes == HEADERS
+    assert objects.head_object("bkt", "k").attributes == HEADERS
+    assert objects.list_objects("bkt").contents[0].attributes == HEADERS
+
+
 def test_missing_key_is_no_such_key(objects: ObjectStore) -> None:
     for call in (objects.get_object, objects.head_object):
         with pytest.raises(NoSuchKey) as info:
@@ -334,6 +356,14 @@ def test_copy_with_attributes_replaces_them(objects: ObjectStore) -> None:
     objects.copy_object(("bkt", "src"), "bkt", "dst", new, CTX)
     assert objects.head_object("bkt", "dst").attributes == new
     assert objects.head_object("bkt", "src").attributes.metadata == {"a": "1"}
+
+
+def test_copy_keeps_or_replaces_the_standard_headers(objects: ObjectStore) -> None:
+    put(objects, "src", b"x", HEADERS)
+    objects.copy_object(("bkt", "src"), "bkt", "kept", None, CTX)
+    objects.copy_object(("bkt", "src"), "bkt", "replaced", Attributes("text/plain"), CTX)
+    assert objects.head_object("bkt", "kept").attributes == HEADERS
+    assert objects.head_object("bkt", "replaced").attributes == Attributes("text/plain")
 
 
 def test_copy_of_a_blob_object_gets_its_own_blob(objects: ObjectStore) -> None:

@@ -11,6 +11,8 @@ from s3batch.objectstore.errors import InvalidArgument
 from s3batch.objectstore.models import Listing, ObjectMeta
 
 _XML = ("content-type", "application/xml")
+#: The owner of every bucket and object: s3batch serves one account.
+OWNER = "<Owner><ID>s3batch</ID><DisplayName>s3batch</DisplayName></Owner>"
 
 
 async def create_bucket(call: Call) -> Response:
@@ -33,11 +35,10 @@ async def list_buckets(call: Call) -> Response:
         f"{element('BucketRegion', b.region)}</Bucket>"
         for b in buckets
     )
-    owner = "<Owner><ID>s3batch</ID><DisplayName>s3batch</DisplayName></Owner>"
     return Response(
         200,
         [*call.base_headers(), _XML],
-        document("ListAllMyBucketsResult", f"{owner}<Buckets>{items}</Buckets>"),
+        document("ListAllMyBucketsResult", f"{OWNER}<Buckets>{items}</Buckets>"),
     )
 
 
@@ -76,17 +77,17 @@ def _max_keys(raw: str | None) -> int:
     return value
 
 
-def _contents(obj: ObjectMeta, encode: bool) -> str:
+def _contents(obj: ObjectMeta, encode: bool, owner: bool) -> str:
     checksum = element("ChecksumAlgorithm", obj.checksum.algorithm) if obj.checksum else ""
     return (
         f"<Contents>{element('Key', url_encoded(obj.key, encode))}{element('LastModified', iso(obj.last_modified))}"
         f"{element('ETag', obj.etag)}{checksum}{element('Size', obj.size)}"
-        f"<StorageClass>STANDARD</StorageClass></Contents>"
+        f"<StorageClass>STANDARD</StorageClass>{OWNER if owner else ''}</Contents>"
     )
 
 
-def _listing_xml(listing: Listing, encode: bool) -> str:
-    contents = "".join(_contents(o, encode) for o in listing.contents)
+def _listing_xml(listing: Listing, encode: bool, owner: bool) -> str:
+    contents = "".join(_contents(o, encode, owner) for o in listing.contents)
     prefixes = "".join(
         f"<CommonPrefixes>{element('Prefix', url_encoded(p, encode))}</CommonPrefixes>"
         for p in listing.common_prefixes
@@ -95,7 +96,11 @@ def _listing_xml(listing: Listing, encode: bool) -> str:
 
 
 async def list_objects(call: Call, v2: bool) -> Response:
-    """ListObjectsV2 (``list-type=2``) and the original ListObjects."""
+    """ListObjectsV2 (``list-type=2``) and the original ListObjects.
+
+    Each object's Owner is listed by ListObjects always, by ListObjectsV2 only with
+    ``fetch-owner=true``, as S3 does.
+    """
     q = call.request.query
     encode = q.get("encoding-type") == "url"
     if "encoding-type" in q and not encode:
@@ -131,7 +136,8 @@ async def list_objects(call: Call, v2: bool) -> Response:
         if listing.is_truncated and delimiter:
             last = max([o.key for o in listing.contents] + listing.common_prefixes)
             head += element("NextMarker", url_encoded(last, encode))
-    body = document("ListBucketResult", head + _listing_xml(listing, encode))
+    owner = not v2 or q.get("fetch-owner", "").lower() == "true"
+    body = document("ListBucketResult", head + _listing_xml(listing, encode, owner))
     return Response(200, [*call.base_headers(), _XML], body)
 
 

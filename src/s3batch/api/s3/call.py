@@ -90,10 +90,31 @@ def http_date(moment: datetime) -> str:
 
 
 def attributes_from(headers: dict[str, str]) -> Attributes:
-    """Content type, encoding and user metadata from request headers."""
+    """The stored standard headers (Content-Type, Cache-Control, ...) and user metadata of a write."""
     metadata = {
         k.removeprefix("x-amz-meta-"): v for k, v in headers.items() if k.startswith("x-amz-meta-")
     }
     encodings = [e.strip() for e in headers.get("content-encoding", "").split(",")]
     encoding = ",".join(e for e in encodings if e and e != "aws-chunked") or None
-    return Attributes(headers.get("content-type") or DEFAULT_CONTENT_TYPE, encoding, metadata)
+    return Attributes(
+        content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        content_encoding=encoding,
+        metadata=metadata,
+        cache_control=headers.get("cache-control") or None,
+        content_disposition=headers.get("content-disposition") or None,
+        content_language=headers.get("content-language") or None,
+        expires=headers.get("expires") or None,
+    )
+
+
+def stored_headers(attrs: Attributes) -> list[tuple[str, str]]:
+    """The standard headers GetObject and HeadObject return for an object's attributes."""
+    headers = [
+        ("content-type", attrs.content_type or DEFAULT_CONTENT_TYPE),
+        ("content-encoding", attrs.content_encoding),
+        ("cache-control", attrs.cache_control),
+        ("content-disposition", attrs.content_disposition),
+        ("content-language", attrs.content_language),
+        ("expires", attrs.expires),
+    ]
+    return [(name, value) for name, value in headers if value]

@@ -8,7 +8,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
-from s3batch.api.s3.call import Call, attributes_from, http_date, small_write
+from s3batch.api.s3.call import Call, attributes_from, http_date, small_write, stored_headers
 from s3batch.api.s3.errors import NotImplementedYet
 from s3batch.api.s3.ranges import byte_range, check_conditions
 from s3batch.api.s3.xml import document, element, iso, parse
@@ -35,10 +35,8 @@ def _object_headers(call: Call, obj: ObjectMeta) -> list[tuple[str, str]]:
         ("etag", obj.etag),
         ("last-modified", http_date(obj.last_modified)),
         ("accept-ranges", "bytes"),
-        ("content-type", attrs.content_type or "binary/octet-stream"),
+        *stored_headers(attrs),
     ]
-    if attrs.content_encoding:
-        headers.append(("content-encoding", attrs.content_encoding))
     headers.extend((f"x-amz-meta-{k}", v) for k, v in attrs.metadata.items())
     query = call.request.query
     wanted = {header: query[name] for name, header in RESPONSE_OVERRIDES.items() if name in query}
