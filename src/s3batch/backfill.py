@@ -18,6 +18,25 @@ submitting another. Jobs go to the state store, where a running server's schedul
 them at once and a stopped one starts them when it is next brought up. Ledgers are all
 read before anything is submitted, so a target that cannot be read stops the backfill
 before it has done anything.
+
+What backfill does with the job found under a delivery id depends on its status:
+
+- SUBMITTED, PENDING, RUNNABLE, STARTING or RUNNING: skipped, the job is still on its way.
+- FAILED: retried. The new job's idempotency key is the delivery id plus the failed job's
+  id, so it is as stable as the delivery id: a second backfill finds the retry under that
+  key (and, when the retry failed too, retries the retry) instead of submitting again.
+- SUCCEEDED: skipped. When the job runs the loader, its ledgers cannot all hold the
+  version (or the object would have been skipped before its job was looked up), yet every
+  load records itself in the ledger of each target, whatever the table's mode, in the
+  transaction that writes its rows. So the target was reset or restored since, or the job
+  definition's targets or table changed. Loading again is left to the user: in ``replace``
+  mode a backfill of a bucket's older objects would swap their rows over the newest ones.
+  The report says which ledgers lack the version.
+
+Re-uploading a fixed file with other bytes makes a new version (a new ETag), so a new
+delivery id: its job is submitted as any other, whatever became of the old version's.
+An upload's own event has a random id, so the job its delivery submitted is not found
+here: an object whose ledgers lack its version gets a backfill job of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ from typing import Any, Literal
 from s3batch.batch.models import Job
 from s3batch.batch.params import merge
 from s3batch.batch.service import BatchService
+from s3batch.batch.status import JobStatus
 from s3batch.batch.submission import container
 from s3batch.batch.target import BatchJobTarget, submit_request
 from s3batch.clock import Clock
@@ -62,7 +82,14 @@ CALLER = "s3batch-backfill"
 
 #: What backfill did with an object for one rule target (``no-rule``: no rule matched).
 Action = Literal[
-    "submitted", "already-submitted", "in-ledger", "rejects-file", "folder-marker", "no-rule"
+    "submitted",
+    "retried",
+    "already-submitted",
+    "succeeded-not-in-ledger",
+    "in-ledger",
+    "rejects-file",
+    "folder-marker",
+    "no-rule",
 ]
 
 
@@ -78,7 +105,10 @@ class Outcome:
     delivery: str = ""
     #: The job submitted (or found submitted already).
     job: Job | None = None
-    #: The targets (secret ids) whose ledger holds the version, for ``in-ledger``.
+    #: The FAILED job that ``job`` retries (``retried``, or ``already-submitted`` a retry).
+    retries: Job | None = None
+    #: The loader's targets (secret ids) whose ledger holds the version (``in-ledger``), or
+    #: else lacks it.
     targets: tuple[str, ...] = ()
 
 
@@ -145,16 +175,31 @@ class Backfill:
         ]
         target = BatchJobTarget(self.batch)
         for outcome, delivery in plan:
-            earlier = None if delivery is None else self.batch.submitted(delivery.id)
-            if earlier is not None:
-                outcome = replace(outcome, action="already-submitted", job=earlier)
-            elif delivery is not None:
-                detail = target.deliver(
-                    delivery.event, delivery.target, delivery.payload, delivery.id
-                )
-                # The target reports "job <id>", as the dispatcher records in deliveries.
-                outcome = replace(outcome, job=self.batch.job(detail.removeprefix("job ")))
-            yield outcome
+            yield outcome if delivery is None else self._deliver(target, outcome, delivery)
+
+    def _deliver(self, target: BatchJobTarget, outcome: Outcome, delivery: _Delivery) -> Outcome:
+        """Submit the delivery's job, or retry the latest one if it FAILED; else report that one."""
+        latest, retries = self._latest(delivery.id)
+        if latest is None or latest.status == JobStatus.FAILED:
+            key = delivery.id if latest is None else _retry_key(delivery.id, latest)
+            detail = target.deliver(delivery.event, delivery.target, delivery.payload, key)
+            # The target reports "job <id>", as the dispatcher records in deliveries.
+            job = self.batch.job(detail.removeprefix("job "))
+            action: Action = "submitted" if latest is None else "retried"
+            return replace(outcome, action=action, job=job, retries=latest)
+        if latest.status == JobStatus.SUCCEEDED and outcome.targets:
+            return replace(outcome, action="succeeded-not-in-ledger", job=latest)
+        return replace(outcome, action="already-submitted", job=latest, retries=retries)
+
+    def _latest(self, delivery_id: str) -> tuple[Job | None, Job | None]:
+        """The delivery's newest job, following the retries of failed ones, and the job it retries."""
+        job, retries = self.batch.submitted(delivery_id), None
+        while job is not None and job.status == JobStatus.FAILED:
+            retry = self.batch.submitted(_retry_key(delivery_id, job))
+            if retry is None:
+                break
+            job, retries = retry, job
+        return job, retries
 
     def _rules(self) -> tuple[Matcher, dict[str, Rule]]:
         """The enabled rules of the default bus, compiled into one matcher (as the dispatcher does)."""
@@ -214,7 +259,10 @@ class Backfill:
         return events
 
     def _check(self, outcome: Outcome, delivery: _Delivery) -> tuple[Outcome, _Delivery | None]:
-        """Skip a loader job whose targets' ledgers all hold the version (or a rejects file)."""
+        """Skip a loader job whose targets' ledgers all hold the version (or a rejects file).
+
+        Otherwise the outcome names the loader's targets whose ledger lacks the version.
+        """
         request = submit_request(delivery.target, delivery.payload)
         definition = self.batch.job_definition(str(request["jobDefinition"]), active_only=True)
         parameters = merge(definition.parameters, request.get("parameters"))
@@ -227,9 +275,10 @@ class Backfill:
             return replace(outcome, action="folder-marker"), None
         table = str(load.table).lower()
         identity = (outcome.bucket, outcome.key, outcome.version, table)
-        if all(identity in self._ledger(secret_id, table) for secret_id in load.target):
+        lacking = tuple(t for t in load.target if identity not in self._ledger(t, table))
+        if not lacking:
             return replace(outcome, action="in-ledger", targets=tuple(load.target)), None
-        return outcome, delivery
+        return replace(outcome, targets=lacking), delivery
 
     def _ledger(self, secret_id: str, table: str) -> set[Version]:
         if (secret_id, table) not in self._ledgers:
@@ -238,3 +287,8 @@ class Backfill:
                 target, table=table, lock_wait=LOCK_WAIT
             )
         return self._ledgers[secret_id, table]
+
+
+def _retry_key(delivery_id: str, failed: Job) -> str:
+    """The idempotency key of the job that retries the delivery's ``failed`` job."""
+    return f"{delivery_id}/retry-of/{failed.id}"

@@ -129,3 +129,56 @@ def test_backfill_submits_nothing_when_a_ledger_cannot_be_read(
     failure = f"error: sqlite {tmp_path / 'lite.db'}: opening the file failed"
     assert [line for line in errors if line.startswith("error:")][0].startswith(failure)
     assert job_ids(server) == set()
+
+
+def test_backfill_retries_a_failed_job_once(server: ChildServer, tmp_path: Path) -> None:
+    s3 = boto3.client("s3", **server.client_kwargs())
+    s3.put_object(Bucket=BUCKET, Key="x.csv", Body=b"P1,p1@x.org\n")
+    events = boto3.client("events", **server.client_kwargs())
+    events.put_rule(**RULE)
+    events.put_targets(Rule=RULE["Name"], Targets=[TARGET])
+    with closing(sqlite3.connect(tmp_path / "lite.db")) as conn:  # not the table the job loads
+        conn.execute("CREATE TABLE persons (name text)")
+    url = f"s3://{BUCKET}/x.csv"
+
+    known = job_ids(server)
+    assert backfill(server, "--bucket", BUCKET)[0].startswith(f"submitted {url} (ETag ")
+    first = wait_for_job(server.data_dir, known)
+    assert first.status == "FAILED", job_log(server.data_dir, first)
+    known = job_ids(server)
+    out = backfill(server, "--bucket", BUCKET)  # the table is still wrong: the retry fails too
+    assert out[0].startswith(f"retried {url} (ETag ")
+    assert f"as job {first.id} FAILED: {first.status_reason} (exit code " in out[0]
+    assert (
+        out[-1]
+        == f"backfill of s3://{BUCKET}/: 1 job(s) submitted (1 retrying a failed job), 0 skipped"
+    )
+    second = wait_for_job(server.data_dir, known)
+    assert second.status == "FAILED", job_log(server.data_dir, second)
+    assert f"job {second.id}, as job {first.id} FAILED" in out[0]
+
+    with closing(sqlite3.connect(tmp_path / "lite.db")) as conn:
+        conn.execute("DROP TABLE persons")
+    server.stop()  # so that the retry is still waiting when backfill runs again
+    known = job_ids(server)
+    out = backfill(server, "--bucket", BUCKET)
+    assert f"as job {second.id} FAILED: {second.status_reason} (exit code " in out[0]
+    [third] = job_ids(server) - known
+    assert out[0].startswith(f"retried {url} (ETag ") and f": job {third}, " in out[0]
+    assert backfill(server, "--bucket", BUCKET) == [
+        f"skipped {url}: already submitted to load-landing/load-persons as job {third} "
+        f"(SUBMITTED), retrying failed job {second.id}",
+        f"backfill of s3://{BUCKET}/: 0 job(s) submitted, 1 skipped",
+    ]
+    assert job_ids(server) - known == {third}
+    server.start(timeout=60)
+    job = wait_for_job(server.data_dir, known)
+    assert (job.id, job.status) == (third, "SUCCEEDED"), job_log(server.data_dir, job)
+    assert persons(tmp_path / "lite.db") == [("P1",)]
+    assert backfill(server, "--bucket", BUCKET)[0].startswith(f"skipped {url}: ETag ")
+
+    (tmp_path / "lite.db").unlink()  # the target is reset: its ledger no longer has the load
+    out = backfill(server, "--bucket", BUCKET)
+    assert out[0].startswith(f"skipped {url}: job {third} (load-landing/load-persons) SUCCEEDED")
+    assert "yet the ledger of Lite-credentials lacks ETag " in out[0]
+    assert job_ids(server) - known == {third}
