@@ -21,7 +21,7 @@ from s3batch.loader.job import Clients
 from s3batch.loader.testing import FakeS3, FakeSecrets
 
 BUCKET = "landing"
-FAST = "the targets copy them while they are checked"
+FAST = "as it downloads, and every line is checked"
 FALLBACK = "checking every row of the file in Python"
 COLUMNS = [
     {"name": "id", "type": "integer", "primaryKey": True},

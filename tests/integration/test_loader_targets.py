@@ -25,7 +25,9 @@ from botocore.stub import Stubber
 
 from s3batch.embedded import EmbeddedPostgres
 from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, main
-from s3batch.loader.job import Clients, human_size
+from s3batch.loader.download import human_size
+from s3batch.loader.job import Clients
+from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.sinks.postgres import PostgresSink
 from s3batch.loader.sinks.sqlite import SqliteSink
 from s3batch.loader.testing import FakeS3, FakeSecrets
@@ -175,11 +177,13 @@ def test_loads_50_rows_into_postgres_duckdb_and_sqlite(
     out = capsys.readouterr().out
     for line in (
         f"Copying data from S3 s3://{BUCKET}/sample-data.txt into persons",
-        f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows; "
-        "the targets copy them while they are checked",
+        f"The targets copy the rows of s3://{BUCKET}/sample-data.txt as it downloads, "
+        "and every line is checked",
+        f"Downloaded s3://{BUCKET}/sample-data.txt ({size}), 50 rows",
         "50 rows are valid",
         f"Connecting to postgres db {setup.dbname} on port {setup.pg.port}",
         "CREATE TABLE persons",
+        "loading rows into persons (replace)",  # PostgreSQL, as the object arrives
         "loading 50 rows into persons (replace)",
         "COPY 50",
         f"persons now has 50 rows in postgres db {setup.dbname} on 127.0.0.1:{setup.pg.port}",
@@ -298,10 +302,10 @@ def test_readers_never_see_an_empty_or_partial_table(
     seen_before_swap: list[int] = []
     original_swap = sink.swap
 
-    def swap(self: PostgresSink | SqliteSink) -> int:
+    def swap(self: PostgresSink | SqliteSink, entry: LedgerEntry) -> int:
         with setup.counter(target) as count:  # the new rows are staged but not yet swapped in
             seen_before_swap.append(count())
-        return original_swap(self)  # type: ignore[arg-type]
+        return original_swap(self, entry)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sink, "swap", swap)
     counts: list[int] = []

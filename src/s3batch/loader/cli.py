@@ -21,8 +21,9 @@ from pathlib import Path
 import boto3
 
 from s3batch.loader.default_tables import DEFAULT_TABLES
+from s3batch.loader.download import human_size
 from s3batch.loader.errors import LoadConfigError, LoaderError, PartialCommit
-from s3batch.loader.job import Clients, LoadRequest, SinkFactory, human_size, load
+from s3batch.loader.job import Clients, LoadRequest, SinkFactory, load
 from s3batch.loader.progress import display_for
 from s3batch.loader.sinks import open_sink
 from s3batch.loader.tables import FORMATS, MODES, TableDef, read_stack_tables

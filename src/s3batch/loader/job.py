@@ -1,17 +1,21 @@
 """The load job: fetch an S3 object, check every row, then load the table in every target.
 
 The order guarantees that a bad file changes nothing: targets are resolved first (so a
-wrong secret fails fast), the whole object is streamed from S3 to a local file (gunzipped
-when its key ends in ``.gz`` or its Content-Encoding is gzip), and only then are targets
-touched. Each target's work runs in its own transaction; all targets stage their rows,
-then all swap, then all commit, so a failure at any step before the commits leaves every
-target as it was. A target whose ledger already holds this ``append`` is skipped.
+wrong secret fails fast), then the object is requested from S3 and streamed to a local
+file on a thread (gunzipped when its key ends in ``.gz`` or its Content-Encoding is
+gzip; :mod:`s3batch.loader.download`) while every target is opened (connected, table
+created or checked, ledger consulted, in an open transaction). Each target's work runs
+in its own transaction; all targets stage their rows, then all swap, then all commit,
+and no target swaps before the whole object is here and known good, so a failure at any
+step before the commits leaves every target as it was. A target whose ledger already
+holds this ``append`` is skipped.
 
 Rows are checked one of two ways. The fast path, for CSV files in the forms
-:mod:`s3batch.loader.fastcheck` knows: the targets get the file itself and parse it in C,
-while a thread matches every line against the table's pattern; no target swaps the rows
-in before every line matched. The checked path: the row checker reads every field in
-Python and writes the canonical rows to a spool; bad rows, up to the table's
+:mod:`s3batch.loader.fastcheck` knows: the targets get the file itself and parse it in C
+(PostgreSQL's COPY as it downloads, the others once it is complete), while a thread
+matches every line against the table's pattern; no target swaps the rows in before every
+line matched. The checked path: once the object is complete, the row checker reads every
+field in Python and writes the canonical rows to a spool; bad rows, up to the table's
 ``max_errors``, are written next to the object as ``<key>.rejects.csv``. The checked path
 runs when a line does not match, and when a target fails on the fast path for any reason
 while a line does not match, or refuses a value (:class:`~s3batch.loader.errors.RowsRefused`):
@@ -21,7 +25,6 @@ always reported by line, column and reason, as if every row had been checked fir
 
 from __future__ import annotations
 
-import gzip
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,11 +32,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from s3batch.loader.connections import SecretsClient, Target, fetch_target
+from s3batch.loader.download import PROGRESS_SECONDS, Download, human_size
 from s3batch.loader.duplicates import duplicate_lines
 from s3batch.loader.errors import (
     BadRow,
@@ -49,11 +52,11 @@ from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.readers import Row, read_rows
 from s3batch.loader.rejects import REJECTS_SUFFIX, Rejects, rejects_key
 from s3batch.loader.sinks import Echo, Sink, open_sink
-from s3batch.loader.spool import CHUNK, Spool
+from s3batch.loader.spool import Spool
 from s3batch.loader.tables import TableDef
 
-#: Seconds between progress lines while a file is read.
-PROGRESS_SECONDS = 5.0
+#: What the job log says when the targets get the object itself.
+FAST_PATH = "The targets copy the rows of {url} as it downloads, and every line is checked"
 #: Rows between looks at the clock (looking at every row would cost time).
 PROGRESS_ROWS = 65536
 #: Name of the object's local copy in the load's temporary directory.
@@ -146,22 +149,25 @@ def load(
         ThreadPoolExecutor(1) as pool,
         duplicate_lines(Path(tmp) / OBJECT_FILE, request.table, echo),
     ):
-        source, scan = _download(request, clients.s3, Path(tmp), echo)
-        if scan is None:
-            source = _check(request, clients.s3, source, echo)
-            written = _write(sinks, source.spool, _entry(request, source), echo)
-        else:
-            scanned = pool.submit(scan.check, source.spool.path)
+        echo(f"Copying data from S3 {request.url} into {request.table.name}")
+        scan = Scan.of(request.table)
+        download = Download.begin(
+            clients.s3, request.bucket, request.key, Path(tmp) / OBJECT_FILE, scan, echo
+        )
+        pool.submit(download.run)
+        try:
+            rows = _Rows(request, clients.s3, download, scan, pool, echo)
             try:
-                ready = partial(_scanned, scanned, source.spool.rows, echo)
-                written = _write(sinks, source.spool, _entry(request, source), echo, ready)
+                written = _write(sinks, rows, echo)
             except TargetError as exc:
-                if scanned.result() and not isinstance(exc, RowsRefused):
+                if not rows.refused(exc):
                     raise
                 echo(f"{exc}; checking every row of the file in Python")
-                source = _check(request, clients.s3, source, echo)
-                sinks = new_sinks()
-                written = _write(sinks, source.spool, _entry(request, source), echo)
+                sinks, rows = new_sinks(), rows.checked()
+                written = _write(sinks, rows, echo)
+        finally:
+            download.cancel()  # an early failure does not wait for the rest of the object
+    source = rows.source
     labels = tuple(sink.label for sink in sinks)
     return LoadResult(
         source.spool.rows, source.size, labels, time.monotonic() - started,
@@ -178,100 +184,125 @@ def _not_data(key: str) -> str | None:
     return None
 
 
-def _entry(request: LoadRequest, source: _Source) -> LedgerEntry:
-    """The ledger row of the load. Raises EmptyFile if it would empty a replaced table."""
-    table = request.table
-    if not source.spool.rows and table.mode == "replace" and not table.allow_empty:
-        raise EmptyFile(
-            f"{request.url} has no rows: replace would empty table {table.name}; "
-            "pass --allow-empty to do that on purpose"
+class _Rows:
+    """The rows of one load, as the targets get them: the fast path, or the checked one.
+
+    On the fast path (a CSV file :class:`Scan` may take), the targets get the object
+    itself, PostgreSQL's COPY while it still downloads; a thread then matches every line
+    (:meth:`scanned`), and nothing is swapped in before it did. Otherwise (another format,
+    a header in another order, or :meth:`checked` after the fast path failed), every row
+    is read in Python once the whole object is here, into a spool beside it.
+    """
+
+    def __init__(
+        self, request: LoadRequest, s3: S3Client, download: Download, scan: Scan | None,
+        pool: ThreadPoolExecutor, echo: Echo,
+    ) -> None:  # fmt: skip
+        self.request, self._s3, self._download, self._echo = request, s3, download, echo
+        self._scan, self._pool = scan, pool
+        self._scanning: Future[bool] | None = None
+        self._source: _Source | None = None
+        self._checked = False
+        #: Whether the targets get the object itself (decided by :meth:`spool`).
+        self.fast = scan is not None
+
+    def identity(self) -> LedgerEntry:
+        """The ledger entry with what is known before the rows are: which version of what."""
+        return self._entry(0, 0)
+
+    def spool(self) -> Spool:
+        """The spool to stage: the object as it arrives, or its rows checked. Raises LoaderError."""
+        download, scan = self._download, self._scan
+        if self._checked:
+            return self.source.spool
+        if scan is not None:
+            download.wait_for_line()
+            scan.head(download.path)
+            self.fast = scan.ok
+        if not self.fast:
+            return self.checked().source.spool
+        assert scan is not None
+        self._scanning = self._pool.submit(scan.check, download.path)  # runs once downloaded
+        self._echo(FAST_PATH.format(url=self.request.url))
+        return Spool.unchecked(download.path, 0, self.request.table, scan.offset, download)
+
+    def complete(self, spool: Spool) -> None:
+        """Wait for the whole object; then the spool's rows are counted. Raises SourceError."""
+        if self._source is not None:
+            return
+        self._download.wait()
+        assert self._scan is not None
+        spool.rows = self._scan.rows
+        self._source = _Source(self._download.version, self._download.size, spool, Rejects(0))
+        self._echo(
+            f"Downloaded {self.request.url} ({human_size(self._download.size)}), {spool.rows} rows"
         )
-    return LedgerEntry(
-        request.bucket, request.key, source.version, table.name, table.mode,
-        datetime.now(UTC).replace(tzinfo=None), request.job_id, source.spool.rows,
-        len(source.rejects), request.force,
-    )  # fmt: skip
 
+    def ready(self) -> None:
+        """Wait until every line is known good. Raises RowsRefused if a line does not match."""
+        if not self.fast:
+            return  # checked in Python
+        if not self.scanned():
+            raise RowsRefused("a line of the file is not in a form every target reads alike")
+        self._echo(f"{self.source.spool.rows} rows are valid")
 
-def human_size(size: int) -> str:
-    """A byte count as the aws CLI prints it: ``512 Bytes``, ``3.3 KiB``, ``1.2 MiB``."""
-    if size < 1024:
-        return f"{size} Bytes"
-    value = float(size)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            break
-    return f"{value:.1f} {unit}"
+    def scanned(self) -> bool:
+        """Whether every line of the object matched (False if it was not scanned)."""
+        return self._scanning is not None and self._scanning.result()
 
+    def refused(self, exc: TargetError) -> bool:
+        """Whether a failure on the fast path may come from the file, so that checking
+        every row in Python finds the bad one: a value a target refused, or a line the
+        scan did not match (the failure came after the targets began copying)."""
+        if not self.fast:
+            return False
+        return isinstance(exc, RowsRefused) or (self._scanning is not None and not self.scanned())
 
-def _download(
-    request: LoadRequest, s3: S3Client, tmp: Path, echo: Echo
-) -> tuple[_Source, Scan | None]:
-    """The object in a local file; the scan to run on it, if it may take the fast path."""
-    echo(f"Copying data from S3 {request.url} into {request.table.name}")
-    try:
-        response = s3.get_object(Bucket=request.bucket, Key=request.key)
-    except Exception as exc:  # botocore's ClientError, connection and credential errors
-        raise SourceError(f"cannot read {request.url}: {exc}") from exc
-    body, path, scan = response["Body"], tmp / OBJECT_FILE, Scan.of(request.table)
-    counter = _Counting(body)
-    stream: Any = counter
-    if request.key.endswith(".gz") or response.get("ContentEncoding") == "gzip":
-        stream = gzip.GzipFile(fileobj=counter, mode="rb")  # type: ignore[call-overload]
-    try:
-        with open(path, "wb") as out:
-            for piece in _pieces(stream, scan, echo):
-                out.write(piece)
-    except Exception as exc:  # the connection broke while streaming, bad gzip, disk full
-        raise SourceError(f"copying {request.url} to a local file failed: {exc}") from exc
-    finally:
-        body.close()
-    version, rejects = _version(response), Rejects(request.table.max_errors)
-    if scan is not None:
-        scan.head(path)
-    if scan is None or not scan.ok:
-        unchecked = Spool.unchecked(path, 0, request.table, 0)  # rows are counted when checked
-        return _Source(version, counter.size, unchecked, rejects), None
-    spool = Spool.unchecked(path, scan.rows, request.table, scan.offset)
-    echo(
-        f"Downloaded {request.url} ({human_size(counter.size)}), {spool.rows} rows; "
-        "the targets copy them while they are checked"
-    )
-    return _Source(version, counter.size, spool, rejects), scan
+    def entry(self) -> LedgerEntry:
+        """The ledger row of the load. Raises EmptyFile if it would empty a replaced table."""
+        table, spool = self.request.table, self.source.spool
+        if not spool.rows and table.mode == "replace" and not table.allow_empty:
+            raise EmptyFile(
+                f"{self.request.url} has no rows: replace would empty table {table.name}; "
+                "pass --allow-empty to do that on purpose"
+            )
+        return self._entry(spool.rows, len(self.source.rejects))
 
+    @property
+    def source(self) -> _Source:
+        """The object as read (once the spool is complete)."""
+        assert self._source is not None, "the rows are not complete yet"
+        return self._source
 
-def _scanned(scanned: Future[bool], rows: int, echo: Echo) -> None:
-    """Wait for the scan of the file. Raises RowsRefused if a line does not match."""
-    if not scanned.result():
-        raise RowsRefused("a line of the file is not in a form every target reads alike")
-    echo(f"{rows} rows are valid")
+    def checked(self) -> _Rows:
+        """The rows read and checked in Python, into a spool beside the object. Raises LoaderError."""
+        self._download.wait()
+        self.fast, self._scanning = False, None
+        request = self.request
+        rejects, path = Rejects(request.table.max_errors), self._download.path
+        try:
+            with open(path, "rb") as raw:
+                rows = _progress(read_rows(raw, request.table, rejects), self._echo)
+                spool = Spool.write(path.with_name("rows.csv"), rows)
+        except BadRow:
+            _save_rejects(request, self._s3, rejects, self._echo)
+            raise
+        except LoaderError:
+            raise
+        except Exception as exc:  # a file that is not Parquet, disk full
+            raise SourceError(f"reading the rows of {request.url} failed: {exc}") from exc
+        size = self._download.size
+        self._echo(f"Downloaded {request.url} ({human_size(size)}), {spool.rows} rows are valid")
+        _save_rejects(request, self._s3, rejects, self._echo)
+        self._source, self._checked = _Source(self._download.version, size, spool, rejects), True
+        return self
 
-
-def _check(request: LoadRequest, s3: S3Client, source: _Source, echo: Echo) -> _Source:
-    """``source`` with every row of its file checked in Python, into a spool beside it."""
-    rejects, path = Rejects(request.table.max_errors), source.spool.path
-    try:
-        with open(path, "rb") as raw:
-            rows = _progress(read_rows(raw, request.table, rejects), echo)
-            spool = Spool.write(path.with_name("rows.csv"), rows)
-    except BadRow:
-        _save_rejects(request, s3, rejects, echo)
-        raise
-    except LoaderError:
-        raise
-    except Exception as exc:  # a file that is not Parquet, disk full
-        raise SourceError(f"reading the rows of {request.url} failed: {exc}") from exc
-    echo(f"Downloaded {request.url} ({human_size(source.size)}), {spool.rows} rows are valid")
-    _save_rejects(request, s3, rejects, echo)
-    return _Source(source.version, source.size, spool, rejects)
-
-
-def _version(response: Mapping[str, Any]) -> str:
-    version = response.get("VersionId")
-    if version and version != "null":
-        return str(version)
-    return str(response.get("ETag") or "").strip('"') or "unknown"
+    def _entry(self, rows: int, rejected: int) -> LedgerEntry:
+        r = self.request
+        return LedgerEntry(
+            r.bucket, r.key, self._download.version, r.table.name, r.table.mode,
+            datetime.now(UTC).replace(tzinfo=None), r.job_id, rows, rejected, r.force,
+        )  # fmt: skip
 
 
 def _save_rejects(request: LoadRequest, s3: S3Client, rejects: Rejects, echo: Echo) -> None:
@@ -300,59 +331,36 @@ def _progress(rows: Iterable[Row], echo: Echo) -> Iterator[Row]:
         yield row
 
 
-def _pieces(stream: Any, scan: Scan | None, echo: Echo) -> Iterator[bytes]:
-    """The stream's bytes a piece at a time, with a progress line every :data:`PROGRESS_SECONDS`."""
-    started = last = time.monotonic()
-    size = 0
-    while piece := stream.read(CHUNK):
-        if scan is not None:
-            scan.count(piece)
-        size += len(piece)
-        now = time.monotonic()
-        if now - last >= PROGRESS_SECONDS:
-            last, seconds = now, now - started
-            if scan is None:  # rows are counted when they are checked
-                echo(f"downloaded {human_size(size)} ({human_size(int(size / seconds))}/s)")
-            else:
-                echo(f"downloaded {scan.rows:,} rows ({scan.rows / seconds:,.0f} rows/s)")
-        yield piece
-
-
-class _Counting:
-    """Counts the bytes read from a stream."""
-
-    def __init__(self, body: Any) -> None:
-        self._body, self.size = body, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self._body.read(n)
-        self.size += len(data)
-        return data
-
-
-def _write(
-    sinks: list[Sink], spool: Spool, entry: LedgerEntry, echo: Echo,
-    ready: Callable[[], None] = lambda: None,
-) -> _Written:  # fmt: skip
+def _write(sinks: list[Sink], rows: _Rows, echo: Echo) -> _Written:
     """Load every sink; which were skipped (their ledger has this append), seconds per sink.
 
-    ``ready`` runs once every sink has staged the rows, before any swaps them in.
+    Every sink is opened first (while the object downloads), then each stages the rows (a
+    sink that streams, as they arrive; the others once the object is complete); none
+    swaps them in before they are known good (:meth:`_Rows.ready`).
     """
     written = _Written([], [0.0] * len(sinks))
+    identity = rows.identity()
     with ExitStack() as stack:
         active = []
         for i, sink in enumerate(sinks):
             stack.callback(sink.close)
             with written.timing(i):
-                if not sink.open(entry):
+                if sink.open(identity):
+                    active.append((i, sink))
+                else:
                     written.skipped.append(sink.label)
-                    continue
+        spool = rows.spool()
+        for i, sink in active:
+            if not sink.streams:
+                rows.complete(spool)
+            with written.timing(i):
                 sink.stage(spool)
-            active.append((i, sink))
-        ready()
+        rows.complete(spool)
+        rows.ready()
+        entry = rows.entry()
         for i, sink in active:
             with written.timing(i):
-                sink.swap()
+                sink.swap(entry)
         for n, (i, sink) in enumerate(active):
             try:
                 with written.timing(i):

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from s3batch.loader.errors import BadRow, RowsRefused
 from s3batch.loader.readers import Row, read_rows
@@ -46,12 +47,24 @@ class Dialect:
 CHECKED = Dialect()
 
 
+class Growing(Protocol):
+    """A file still being written (:class:`~s3batch.loader.download.Download`)."""
+
+    def follow(self, offset: int) -> Iterator[bytes]:
+        """The file's bytes from ``offset`` as they arrive, until it is complete."""
+        ...
+
+    def wait(self) -> None:
+        """Wait until the file is complete."""
+        ...
+
+
 class Spool:
     """A file of rows; create with :meth:`write` or :meth:`unchecked`, read with :meth:`chunks`."""
 
     def __init__(
         self, path: Path, rows: int, dialect: Dialect = CHECKED, offset: int = 0,
-        table: TableDef | None = None,
+        table: TableDef | None = None, growing: Growing | None = None,
     ) -> None:  # fmt: skip
         self.path = path
         #: How many rows the spool holds.
@@ -62,13 +75,25 @@ class Spool:
         self.offset = offset
         #: The table whose checks :meth:`iter_rows` applies (unchecked spools only).
         self.table = table
+        self._growing = growing
 
     @classmethod
-    def unchecked(cls, path: Path, rows: int, table: TableDef, offset: int) -> Spool:
-        """The object downloaded to ``path``, whose rows the databases check themselves."""
+    def unchecked(
+        cls, path: Path, rows: int, table: TableDef, offset: int, growing: Growing | None = None
+    ) -> Spool:
+        """The object downloaded to ``path``, whose rows the databases check themselves.
+
+        With ``growing``, the object is still arriving: :meth:`chunks` follows it, and
+        :attr:`rows` is set once it is complete.
+        """
         fmt = table.format
         dialect = Dialect(fmt.delimiter, fmt.quote, quoted_null=True, header=fmt.header)
-        return cls(path, rows, dialect, offset, table)
+        return cls(path, rows, dialect, offset, table, growing)
+
+    def wait(self) -> None:
+        """Wait until the file is complete (at once unless it is still arriving)."""
+        if self._growing is not None:
+            self._growing.wait()
 
     @property
     def checked(self) -> bool:
@@ -91,6 +116,7 @@ class Spool:
 
     def iter_rows(self) -> Iterator[tuple[str | None, ...]]:
         """The spool's rows, one at a time (NULL and the empty string kept apart)."""
+        self.wait()
         if self.table is not None:
             with open(self.path, "rb") as raw:
                 try:
@@ -111,7 +137,10 @@ class Spool:
                 pending = ""
 
     def chunks(self) -> Iterator[bytes]:
-        """The spool's bytes, a piece at a time."""
+        """The spool's bytes, a piece at a time (as they arrive, if it is still arriving)."""
+        if self._growing is not None:
+            yield from self._growing.follow(self.offset)
+            return
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             while chunk := f.read(CHUNK):

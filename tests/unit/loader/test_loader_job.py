@@ -9,8 +9,10 @@ import pytest
 
 from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, job_options, main
 from s3batch.loader.connections import Target, parse_target, scrub
+from s3batch.loader.download import human_size
 from s3batch.loader.errors import LoadConfigError, TargetError
-from s3batch.loader.job import Clients, human_size
+from s3batch.loader.job import Clients
+from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.sinks import Echo, Sink
 from s3batch.loader.sinks.memory import MemoryDatabase, MemorySink
 from s3batch.loader.tables import TableDef
@@ -37,10 +39,10 @@ class World:
         world = self
 
         class Failing(MemorySink):
-            def swap(self) -> int:
+            def swap(self, entry: LedgerEntry) -> int:
                 if world.fail.get(target.secret_id) == "swap":
                     raise TargetError(f"{target.label}: swap failed")
-                return super().swap()
+                return super().swap(entry)
 
             def commit(self) -> None:
                 if world.fail.get(target.secret_id) == "commit":
@@ -80,9 +82,10 @@ def test_loads_every_target(world: World, capsys: pytest.CaptureFixture[str]) ->
         assert db.tables["persons"][0] == ("P1", "p1@example.com", "NY", "10001", "1 Main St")
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Copying data from S3 s3://b/data.csv into persons"
-    assert out[1] == (
-        "Downloaded s3://b/data.csv (1.9 KiB), 50 rows; the targets copy them while they are checked"
-    )
+    assert out[1:3] == [
+        "The targets copy the rows of s3://b/data.csv as it downloads, and every line is checked",
+        "Downloaded s3://b/data.csv (1.9 KiB), 50 rows",
+    ]
     assert "50 rows are valid" in out
     assert "COMMIT duckdb a.duckdb" in out and "COMMIT duckdb b.duckdb" in out
     assert out[-1].startswith(

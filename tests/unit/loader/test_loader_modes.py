@@ -179,6 +179,7 @@ def test_progress_lines(
 ) -> None:
     monkeypatch.setattr("s3batch.loader.job.PROGRESS_ROWS", 2)
     monkeypatch.setattr("s3batch.loader.job.PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr("s3batch.loader.download.PROGRESS_SECONDS", 0.0)
     world.s3.put("b", "a.csv", persons(*((i, postal) for i in range(1, 6))))
     assert world.run("a.csv") == EXIT_OK
     lines = capsys.readouterr().out.splitlines()

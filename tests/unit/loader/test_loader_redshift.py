@@ -96,7 +96,7 @@ def run(tmp_path: Path, table: TableDef, conn: Recorder, mode: str = "replace") 
     try:
         if sink.open(entry(mode)):
             sink.stage(Spool(tmp_path / "unused", 3))
-            sink.swap()
+            sink.swap(entry(mode))
             sink.commit()
     finally:
         sink.close()

@@ -3,8 +3,9 @@
 A load drives every sink through the same steps, so that no target changes unless all
 of them got the whole file: :meth:`Sink.open` (connect, begin, create or check the table
 and the ledger; False when this append is already in the ledger), :meth:`Sink.stage`
-(copy the rows into a staging table), :meth:`Sink.swap` (replace, append or upsert them
-and write the ledger row, still uncommitted), :meth:`Sink.commit`, and always
+(copy the rows into a staging table; a sink that :attr:`~Sink.streams` starts while the
+object is still downloading), :meth:`Sink.swap` (replace, append or upsert them and write
+the ledger row, still uncommitted), :meth:`Sink.commit`, and always
 :meth:`Sink.close` (which rolls back anything not committed). Drivers are imported only when a target of
 their engine is used, and a missing one names the extra to install.
 """
@@ -35,17 +36,23 @@ class Sink(Protocol):
 
     #: How logs name the target.
     label: str
+    #: Whether :meth:`stage` reads the spool only through :meth:`Spool.chunks`, and so may
+    #: start while the object is still arriving (else it gets the whole file, and its rows counted).
+    streams: bool
 
     def open(self, entry: LedgerEntry) -> bool:
-        """Connect, begin, create or check the table; False if the ledger already has it."""
+        """Connect, begin, create or check the table; False if the ledger already has ``entry``.
+
+        Only the entry's identity (bucket, key, version, table) is known yet.
+        """
         ...
 
     def stage(self, spool: Spool) -> int:
         """Copy the spool's rows into a staging table; return how many were copied."""
         ...
 
-    def swap(self) -> int:
-        """Apply the staged rows and write the ledger row (uncommitted); the table's row count."""
+    def swap(self, entry: LedgerEntry) -> int:
+        """Apply the staged rows and write ``entry`` to the ledger (uncommitted); the table's row count."""
         ...
 
     def commit(self) -> None:

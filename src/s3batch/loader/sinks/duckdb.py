@@ -86,11 +86,12 @@ def catalog_type(sql_type: SqlType) -> str:
 class DuckDBSink:
     """Loads one table of one DuckDB file (see the module docstring)."""
 
+    streams = False  # DuckDB reads the file itself
+
     def __init__(self, target: DuckDBTarget, table: TableDef, echo: Echo) -> None:
         self.target, self.table, self.echo = target, table, echo
         self.label = target.label
         self._conn: duckdb.DuckDBPyConnection | None = None
-        self._entry: LedgerEntry | None = None
         self._staged = 0
 
     def open(self, entry: LedgerEntry) -> bool:
@@ -131,8 +132,8 @@ class DuckDBSink:
             self._check_keys(name if mode == "append" else None)
         return self._staged
 
-    def swap(self) -> int:
-        """Apply the staged rows as the mode says and record the ledger row; the row count."""
+    def swap(self, entry: LedgerEntry) -> int:
+        """Apply the staged rows as the mode says and record ``entry`` in the ledger; the row count."""
         name = quoted(self.table.name)
         with self._errors(f"{self.table.mode} into {self.table.name}"):
             conn = self._connection
@@ -143,8 +144,7 @@ class DuckDBSink:
                 self._merge()
             else:
                 conn.execute(f"INSERT INTO {name} SELECT * FROM {self._staging}")
-            if self._entry is not None:
-                conn.execute(for_duckdb(INSERT), self._entry.values())
+            conn.execute(for_duckdb(INSERT), entry.values())
             row = (self._staged,)  # a replaced table holds exactly the staged rows
             if self.table.mode != "replace":
                 row = conn.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,)
@@ -194,7 +194,7 @@ class DuckDBSink:
         self.echo(f"table {name} exists")
 
     def _check_ledger(self, entry: LedgerEntry) -> bool:
-        conn, self._entry = self._connection, entry
+        conn = self._connection
         conn.execute(CREATE)
         row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
         if entry.skip(int(row[0]) if row else 0):

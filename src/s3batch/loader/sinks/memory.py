@@ -29,6 +29,8 @@ def read_spool(spool: Spool) -> list[MemoryRow]:
 class MemorySink:
     """Changes a table of a :class:`MemoryDatabase` on commit, as the table's mode says."""
 
+    streams = False
+
     def __init__(
         self, db: MemoryDatabase, table: TableDef, echo: Echo, label: str = "memory"
     ) -> None:
@@ -39,7 +41,7 @@ class MemorySink:
 
     def open(self, entry: LedgerEntry) -> bool:
         """Check the ledger (nothing to connect to)."""
-        self._staged, self._swapped, self._entry = None, False, entry
+        self._staged, self._swapped, self._entry = None, False, None
         appended = sum(1 for e in self.db.ledger if e.mode == "append" and _same(e, entry))
         if entry.skip(appended):
             self.echo(f"{entry.key} was already appended to {entry.table}: skipped")
@@ -52,9 +54,9 @@ class MemorySink:
         self.echo(f"COPY {len(self._staged)}")
         return len(self._staged)
 
-    def swap(self) -> int:
-        """Mark the staged rows to be applied at commit."""
-        self._swapped = True
+    def swap(self, entry: LedgerEntry) -> int:
+        """Mark the staged rows and ``entry`` to be applied at commit."""
+        self._swapped, self._entry = True, entry
         return len(self._result())
 
     def commit(self) -> None:

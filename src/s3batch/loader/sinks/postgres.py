@@ -139,6 +139,8 @@ def catalog_type(sql_type: SqlType) -> str:
 class PostgresSink:
     """Loads one table of one PostgreSQL database (see the module docstring)."""
 
+    streams = True
+
     def __init__(self, target: PostgresTarget, table: TableDef, echo: Echo) -> None:
         self.target, self.table, self.echo = target, table, echo
         self.label = target.label
@@ -147,7 +149,6 @@ class PostgresSink:
         self._pk_name = f"{table.name}_pkey"
         self._swappable = True
         self._ledger_missing = False
-        self._entry: LedgerEntry | None = None
         self._staged = 0
 
     def open(self, entry: LedgerEntry) -> bool:
@@ -163,7 +164,7 @@ class PostgresSink:
     def stage(self, spool: Spool) -> int:
         """COPY the spool into the staging table (into the table itself when appending)."""
         mode = self.table.mode
-        self.echo(f"loading {spool.rows} rows into {self.table.name} ({mode})")
+        self.echo(f"loading rows into {self.table.name} ({mode})")
         doing = f"copying rows into {self.table.name}"
         with self._errors(doing):
             cur = self._connection.cursor()
@@ -192,8 +193,8 @@ class PostgresSink:
             options += f", FORCE_NULL ({', '.join(quoted(c.name) for c in self.table.columns)})"
         return options + (", FREEZE" if self.table.mode != "append" else "")
 
-    def swap(self) -> int:
-        """Apply the staged rows as the mode says and record the ledger row; the row count."""
+    def swap(self, entry: LedgerEntry) -> int:
+        """Apply the staged rows as the mode says and record ``entry`` in the ledger; the row count."""
         mode = self.table.mode
         with self._errors(f"{mode} into {self.table.name}"):
             if mode == "upsert":
@@ -201,8 +202,7 @@ class PostgresSink:
             with self._connection.pipeline():  # the statements below in one round trip
                 if mode == "replace":
                     done = self._rename_swap() if self._swappable else self._refill()
-                if self._entry is not None:
-                    self._connection.execute(INSERT, self._entry.values())
+                self._connection.execute(INSERT, entry.values())
             count = self._staged  # a replaced table holds exactly the staged rows
             if mode == "replace":
                 self.echo(done)
@@ -278,7 +278,6 @@ class PostgresSink:
 
     def _check_ledger(self, entry: LedgerEntry) -> bool:
         conn = self._connection
-        self._entry = entry
         if self._ledger_missing:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('s3batch-ledger'))")
             conn.execute(CREATE)

@@ -64,6 +64,8 @@ def psycopg_connect(target: RedshiftTarget) -> Connection:
 class RedshiftSink:
     """Loads one table of one Redshift database (see the module docstring)."""
 
+    streams = False  # it reports the rows counted in the downloaded file
+
     def __init__(
         self,
         target: RedshiftTarget,
@@ -75,12 +77,11 @@ class RedshiftSink:
         self.bucket = self.key = ""
         self.label = target.label
         self._conn: Connection | None = None
-        self._entry: LedgerEntry | None = None
 
     def open(self, entry: LedgerEntry) -> bool:
         """Connect, create the table and the ledger if missing; False if this append is done."""
         self.echo(f"Connecting to redshift db {self.target.dbname} on port {self.target.port}")
-        self._entry, self.bucket, self.key = entry, entry.bucket, entry.key
+        self.bucket, self.key = entry.bucket, entry.key
         try:
             self._conn = self._connect(self.target)
             self._run(sql.create_table(self.table), CREATE)
@@ -113,13 +114,12 @@ class RedshiftSink:
         self.echo(f"COPY {spool.rows}")
         return spool.rows
 
-    def swap(self) -> int:
-        """Apply the staged rows as the mode says, and write the ledger row."""
+    def swap(self, entry: LedgerEntry) -> int:
+        """Apply the staged rows as the mode says, and write ``entry`` to the ledger."""
         mode = self.table.mode
         statements = {"replace": sql.replace, "upsert": sql.upsert}.get(mode)
         self._run(*(statements(self.table) if statements else []))
-        if self._entry is not None:
-            self._run_params(INSERT, self._entry.values())
+        self._run_params(INSERT, entry.values())
         (count,) = self._connection.execute(
             f"SELECT count(*) FROM {quoted(self.table.name)}"
         ).fetchone()

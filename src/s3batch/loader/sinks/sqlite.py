@@ -61,11 +61,12 @@ def _declared(text: str) -> str:
 class SqliteSink:
     """Loads one table of one SQLite file (see the module docstring)."""
 
+    streams = False  # rows are read and checked in Python
+
     def __init__(self, target: SqliteTarget, table: TableDef, echo: Echo) -> None:
         self.target, self.table, self.echo = target, table, echo
         self.label = target.label
         self._conn: sqlite3.Connection | None = None
-        self._entry: LedgerEntry | None = None
         self._staged = 0
 
     def open(self, entry: LedgerEntry) -> bool:
@@ -101,15 +102,14 @@ class SqliteSink:
         self.echo(f"INSERT {self._staged}")
         return self._staged
 
-    def swap(self) -> int:
-        """Merge the staged rows (upsert) and record the ledger row; the table's row count."""
+    def swap(self, entry: LedgerEntry) -> int:
+        """Merge the staged rows (upsert) and record ``entry`` in the ledger; the table's row count."""
         name = quoted(self.table.name)
         with self._errors(f"{self.table.mode} into {self.table.name}"):
             conn = self._connection
             if self.table.mode == "upsert":
                 self._merge()
-            if self._entry is not None:
-                conn.execute(for_duckdb(INSERT), _ledger_values(self._entry))
+            conn.execute(for_duckdb(INSERT), _ledger_values(entry))
             row = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
         count = int(row[0]) if row else 0
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
@@ -155,7 +155,7 @@ class SqliteSink:
         self.echo(f"table {name} exists")
 
     def _check_ledger(self, entry: LedgerEntry) -> bool:
-        conn, self._entry = self._connection, entry
+        conn = self._connection
         conn.execute(CREATE)
         row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
         if entry.skip(int(row[0]) if row else 0):
