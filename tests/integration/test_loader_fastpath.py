@@ -8,9 +8,12 @@ was when a load fails.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -166,3 +169,83 @@ def test_duckdb_checks_keys_without_an_index(
     assert message in capsys.readouterr().err
     with duckdb.connect(str(world.duck_path)) as conn:
         assert conn.execute("SELECT id, code FROM typed").fetchall() == [(1, "x")]
+
+
+class _Body:
+    """An S3 body that gives ``pieces`` then, as a connection that stalls or breaks would,
+    waits until it is closed (``stall``) or raises (once ``broken`` says so)."""
+
+    def __init__(
+        self, pieces: list[bytes], stall: bool, broken: Callable[[], bool] = lambda: True
+    ) -> None:
+        self.pieces, self.stall, self.broken = pieces, stall, broken
+        self.closed = threading.Event()
+        self.broke = False
+
+    def read(self, n: int = -1) -> bytes:
+        if self.pieces:
+            return self.pieces.pop(0)
+        if self.stall and self.closed.wait(timeout=120):
+            raise OSError("the connection was closed")
+        for _ in range(600):
+            self.broke = self.broken()
+            if self.broke:
+                break
+            time.sleep(0.1)
+        raise ConnectionResetError("Connection reset by peer")
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class _BreakingS3(FakeS3):
+    def __init__(self, body: _Body) -> None:
+        super().__init__()
+        self.body = body
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        return {"Body": self.body, "ETag": '"e"'}
+
+
+def _persons_lines(start: int, count: int) -> bytes:
+    return "".join(f"{i},1.5,2,t,2024-01-0{1 + i % 9},,abc,\n" for i in range(start, start + count)).encode()
+
+
+def test_a_download_that_breaks_while_postgres_copies_changes_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.s3.put(BUCKET, "good.csv", SPELLED.encode())
+    assert world.run("good.csv", "typed") == EXIT_OK
+    before = world.rows("typed")
+    capsys.readouterr()
+    pieces = [f"{HEADER}\n".encode(), *(_persons_lines(100 + 20000 * i, 20000) for i in range(3))]
+
+    def copying() -> bool:  # the connection breaks once PostgreSQL has begun to copy the rows
+        with connect(world.pg) as conn:
+            return bool(conn.execute("SELECT count(*) FROM pg_stat_progress_copy").fetchone()[0])
+
+    body = _Body(pieces, stall=False, broken=copying)
+    world.s3 = _BreakingS3(body)
+    assert world.run("broken.csv", "typed") == EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert FAST in out and body.broke  # PostgreSQL was copying the rows as they arrived
+    assert err == (
+        "load failed: copying s3://landing/broken.csv to a local file failed: "
+        "Connection reset by peer; no target was changed\n"
+    )
+    assert world.rows("typed") == before
+    with connect(world.pg) as conn:
+        assert conn.execute("SELECT to_regclass('typed__s3batch_new')").fetchone() == (None,)
+
+
+def test_a_target_that_fails_first_stops_the_download(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The targets are opened while the object downloads; when one cannot be, the download
+    is closed (here it would otherwise wait on S3 for two minutes)."""
+    body = _Body([f"{HEADER}\n".encode(), _persons_lines(1, 10)], stall=True)
+    world.s3 = _BreakingS3(body)
+    world.pg = {**world.pg, "password": "wrong"}
+    assert world.run("stalled.csv", "typed", targets=("pg",)) == EXIT_FAILED
+    assert "password authentication failed" in capsys.readouterr().err
+    assert body.closed.is_set()

@@ -96,8 +96,13 @@ class Download:
                 self._changed.notify_all()
 
     def cancel(self) -> None:
-        """Stop copying at the next piece (the load ended early); readers then fail."""
-        self._cancelled = True
+        """Stop copying (the load ended early): close the body, which ends a read waiting on
+        S3, and stop at the next piece; readers then fail. Nothing happens once complete."""
+        with self._changed:
+            if self._done:
+                return
+            self._cancelled = True
+        self._body.close()
 
     def wait(self) -> None:
         """Wait until the whole object is in the file. Raises SourceError if it could not be."""
@@ -110,7 +115,7 @@ class Download:
         """Wait until the file holds a first whole line, or all the object. Raises SourceError."""
         with self._changed:
             self._changed.wait_for(lambda: self._lines or self._done)
-        if self._error is not None:
+        if self._error is not None and not self._lines:
             raise self._error
 
     def follow(self, offset: int) -> Iterator[bytes]:
