@@ -78,7 +78,7 @@ class Scheduler:
     def _move(
         self,
         conn: sqlite3.Connection,
-        job: Job,
+        job: Job | store.Waiting,
         target: JobStatus,
         reason: str | None,
         **fields: object,
@@ -99,7 +99,7 @@ class Scheduler:
         waiting = store.releasable(conn)
         return sum(self._release_one(conn, job) for job in waiting)
 
-    def _release_one(self, conn: sqlite3.Connection, job: Job) -> int:
+    def _release_one(self, conn: sqlite3.Connection, job: store.Waiting) -> int:
         if job.is_array_parent:
             return self._settle_parent(conn, job)
         statuses = store.dependency_statuses(conn, job.depends_on) if job.depends_on else {}
@@ -112,7 +112,7 @@ class Scheduler:
             return int(self._move(conn, job, JobStatus.PENDING, None))
         return 0
 
-    def _settle_parent(self, conn: sqlite3.Connection, job: Job) -> int:
+    def _settle_parent(self, conn: sqlite3.Connection, job: store.Waiting) -> int:
         """An array parent follows its children: PENDING once one moved on, then SUCCEEDED/FAILED."""
         counts = store.array_summary(conn, job.id)
         waiting = sum(counts.get(s.value, 0) for s in ARRAY_WAITING)

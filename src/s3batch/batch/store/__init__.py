@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from s3batch.batch.store.jobs import (
     Queued,
+    Waiting,
     any_in,
     array_children,
     array_summary,
@@ -77,6 +78,7 @@ __all__ = [
     "next_revision",
     "page_jobs",
     "Queued",
+    "Waiting",
     "queue_head",
     "queues_using",
     "releasable",

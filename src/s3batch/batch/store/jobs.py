@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from functools import cached_property
 
 from s3batch.batch import codec
@@ -264,9 +265,26 @@ SELECT * FROM jobs AS j WHERE status IN ('SUBMITTED', 'PENDING') AND (
 """
 
 
-def releasable(conn: sqlite3.Connection) -> list[Job]:
+@dataclass(frozen=True)
+class Waiting:
+    """A job waiting to be released, as much of it as releasing needs (not decoded whole)."""
+
+    id: str
+    status: JobStatus
+    depends_on: tuple[str, ...]
+    #: Whether it is an array job's parent (it follows its children).
+    is_array_parent: bool
+
+
+def releasable(conn: sqlite3.Connection) -> list[Waiting]:
     """SUBMITTED jobs, array parents, and PENDING jobs whose dependencies are settled."""
-    return [_job(r) for r in conn.execute(_RELEASABLE)]
+    return [
+        Waiting(
+            r["id"], JobStatus(r["status"]), tuple(json.loads(r["depends_on"])),
+            r["array_size"] is not None and r["array_index"] is None,
+        )  # fmt: skip
+        for r in conn.execute(_RELEASABLE)
+    ]
 
 
 def dependency_statuses(conn: sqlite3.Connection, job_ids: Iterable[str]) -> dict[str, JobStatus]:
