@@ -151,6 +151,30 @@ class BatchService(Registry):
         name = self.job_queue(queue).name if queue is not None else None
         return store.list_jobs(self.db.conn, name, None if status is None else [status])
 
+    def newest_jobs(
+        self, where: Mapping[str, object], limit: int, *, after_seq: int | None = None, offset: int = 0
+    ) -> list[tuple[int, Job]]:
+        """Up to ``limit`` jobs matching ``where`` (the filters :func:`store.page_jobs` takes),
+        newest first, each with its seq: the cursor to pass as ``after_seq`` for the next ones.
+        ``offset`` skips that many first. Only the jobs returned are read whole."""
+        return store.page_jobs(self.db.conn, dict(where), True, after_seq, limit, offset)
+
+    def count_jobs(self, where: Mapping[str, object]) -> int:
+        """How many jobs match ``where`` (as for :meth:`newest_jobs`), counted in SQL."""
+        return store.count_jobs(self.db.conn, dict(where))
+
+    def job_counts(self) -> dict[tuple[str, str], int]:
+        """Every job, array children too, counted by (queue name, status) in one SQL aggregate."""
+        return store.job_counts(self.db.conn)
+
+    def vcpus_in_use(self) -> dict[str, float]:
+        """vCPUs held per compute environment by STARTING and RUNNING jobs."""
+        return store.used_vcpus(self.db.conn)
+
+    def array_children(self, job: Job) -> list[Job]:
+        """An array parent's children, by index (none for any other job)."""
+        return store.array_children(self.db.conn, job.id)
+
     def job_events(self, job_id: str) -> list[JobEvent]:
         """A job's status moves, oldest first."""
         return store.events(self.db.conn, job_id)

@@ -27,8 +27,6 @@ STATUSES = [str(s) for s in JobStatus]
 RANGES = {"1h": 3600, "3h": 3 * 3600, "12h": 12 * 3600, "1d": 86400, "3d": 3 * 86400, "1w": 7 * 86400}
 #: How many recent bus events are searched for a job's trigger.
 TRIGGER_SEARCH = 1000
-#: Statuses that hold vCPUs of a compute environment.
-PLACED = {JobStatus.STARTING, JobStatus.RUNNING}
 
 
 class JobPages:
@@ -43,39 +41,45 @@ class JobPages:
         self.access = access
 
     def dashboard(self, request: Request) -> Response:
-        """Jobs by status, queues with counts per status, compute environments with vCPUs."""
-        jobs = self.batch.list_jobs()
-        totals = Counter(str(j.status) for j in jobs)
-        per_queue = Counter((j.queue, str(j.status)) for j in jobs)
+        """Jobs by status, queues with counts per status, compute environments with vCPUs.
+
+        Counts come from one SQL aggregate and vCPUs in use from another: no job is read."""
+        per_queue = self.batch.job_counts()
+        totals: Counter[str] = Counter()
+        for (_, status), n in per_queue.items():
+            totals[status] += n
         queues = [
-            {"q": q, "counts": {s: per_queue[(q.name, s)] for s in STATUSES}}
+            {"q": q, "counts": {s: per_queue.get((q.name, s), 0) for s in STATUSES}}
             for q in sorted(self.batch.job_queues(), key=lambda q: q.name)
         ]
-        in_use: Counter[str] = Counter()
-        for job in jobs:
-            if job.status in PLACED and job.compute_environment:
-                in_use[job.compute_environment] += job.container.vcpus
-        envs = [_environment(ce, in_use[ce.name]) for ce in self.batch.compute_environments()]
+        in_use = self.batch.vcpus_in_use()
+        envs = [_environment(ce, in_use.get(ce.name, 0)) for ce in self.batch.compute_environments()]
         return self.render.page(
             request, "dashboard.html", totals=totals, statuses=STATUSES, queues=queues, envs=envs
         )
 
     def jobs(self, request: Request) -> Response:
-        """Jobs newest first, filtered by queue, status and name, in pages."""
+        """Jobs newest first (array children too), filtered by queue, status, name and age, in
+        pages: a count and one page of jobs are read, whatever the number of jobs."""
         q = request.query_params
         queue, status, name = q.get("queue") or None, q.get("status") or None, q.get("name", "")
         since = q.get("since", "")
         page = max(int(q["page"]), 1) if q.get("page", "").isdigit() else 1
+        where: dict[str, object] = {"with_children": True, "name_contains": name}
+        if status in STATUSES:
+            where["statuses"] = [status]
+        if since in RANGES:  # createdAt at or after the range's start
+            where["after"] = int((time.time() - RANGES[since]) * 1000) - 1
         try:
-            found = self.batch.list_jobs(queue, JobStatus(status) if status in STATUSES else None)
+            where["queue"] = self.batch.job_queue(queue).name if queue else None
         except S3BatchError:
-            found = []
-        after = int((time.time() - RANGES[since]) * 1000) if since in RANGES else 0
-        found = [j for j in reversed(found) if name.lower() in j.name.lower() and j.created_at >= after]
-        pages = max((len(found) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            total, shown = 0, []
+        else:
+            total = self.batch.count_jobs(where)
+            shown = [j for _, j in self.batch.newest_jobs(where, PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)]
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         return self.render.page(
-            request, "jobs.html", jobs=shown, total=len(found), page=page, pages=pages,
+            request, "jobs.html", jobs=shown, total=total, page=page, pages=pages,
             queues=[x.name for x in self.batch.job_queues()], statuses=STATUSES,
             queue=queue or "", status=status or "", name=name, since=since, ranges=list(RANGES),
         )
@@ -99,15 +103,8 @@ class JobPages:
             command=self.access.mask_text(" ".join(job.container.command)),
             stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
             streams=_streams(job), trigger_event=self._trigger_event(job),
-            children=self._children(job), definition=reference(job.definition_arn),
+            children=self.batch.array_children(job) if job.is_array_parent else [], definition=reference(job.definition_arn),
         )
-
-    def _children(self, job: Job) -> list[Job]:
-        """An array parent's children by index (none for other jobs)."""
-        if not job.is_array_parent:
-            return []
-        found = [j for j in self.batch.list_jobs(job.queue) if j.array_parent == job.id]
-        return sorted(found, key=lambda j: j.array_index or 0)
 
     def _trigger_event(self, job: Job) -> Any:
         """The event that submitted the job, when the bus still lists it among recent ones."""

@@ -31,6 +31,11 @@ LEDGER_ROWS = 200
 LOCK_WAIT = 2.0
 #: Load jobs listed under the ledgers.
 RECENT_JOBS = 50
+#: Jobs read per query while looking for them.
+SCAN = 100
+#: What a load job's command holds as JSON text (``"load"`` and an argument starting
+#: ``--table``), with array children: the coarse filter :func:`recent_loads` refines.
+_LOAD_HINTS = {"command_has": ['"load"', '"--table'], "with_children": True}
 
 
 def load_targets(secrets: Secrets) -> list[Target]:
@@ -86,8 +91,25 @@ class LoadPages:
     def page(self, request: Request) -> Response:
         """Every target's ledger by table, then the recent load jobs (failed ones too)."""
         ledgers = [read_ledger(t) for t in load_targets(self.secrets)]
-        jobs = [j for j in reversed(self.batch.list_jobs()) if _is_load(j)]
-        return self.render.page(request, "loads.html", ledgers=ledgers, jobs=jobs[:RECENT_JOBS])
+        return self.render.page(request, "loads.html", ledgers=ledgers, jobs=recent_loads(self.batch))
+
+
+def recent_loads(batch: BatchService) -> list[Job]:
+    """The newest :data:`RECENT_JOBS` load jobs, newest first (array children too).
+
+    SQL keeps the jobs whose command mentions both ``load`` and ``--table`` (a coarse
+    filter: only the jobs it returns are read whole), :func:`_is_load` decides; pages of
+    :data:`SCAN` follow one another until enough are found or the jobs run out.
+    """
+    found: list[Job] = []
+    after: int | None = None
+    while len(found) < RECENT_JOBS:
+        page = batch.newest_jobs(_LOAD_HINTS, SCAN, after_seq=after)
+        found += [job for _, job in page if _is_load(job)]
+        if len(page) < SCAN:
+            break
+        after = page[-1][0]
+    return found[:RECENT_JOBS]
 
 
 def _is_load(job: Job) -> bool:

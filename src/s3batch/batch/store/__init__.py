@@ -1,7 +1,8 @@
 """SQL for the batch domain: the only place that knows its tables.
 
 :mod:`.resources` holds compute environments, queues and definitions, :mod:`.jobs` jobs
-and their events (with the guarded status :func:`transition`), :mod:`.tags` resource tags.
+and their events (with the guarded status :func:`transition`), :mod:`.listing` the reads
+of many jobs (pages, counts, array children), :mod:`.tags` resource tags.
 """
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from s3batch.batch.store.jobs import (
     Queued,
     Waiting,
     any_in,
-    array_children,
-    array_summary,
-    array_summary_changed_at,
     dependency_statuses,
     events,
     get_job,
     insert_job,
     job_by_key,
-    list_jobs,
     mark_blocked,
-    page_jobs,
     queue_head,
     releasable,
     request_stop,
     stop_requests,
     transition,
     used_vcpus,
+)
+from s3batch.batch.store.listing import (
+    array_children,
+    array_summary,
+    array_summary_changed_at,
+    count_jobs,
+    job_counts,
+    list_jobs,
+    page_jobs,
 )
 from s3batch.batch.store.resources import (
     delete_compute_environment,
@@ -54,6 +59,7 @@ __all__ = [
     "array_children",
     "array_summary",
     "array_summary_changed_at",
+    "count_jobs",
     "delete_compute_environment",
     "delete_job_queue",
     "dependency_statuses",
@@ -69,6 +75,7 @@ __all__ = [
     "insert_job_definition",
     "insert_job_queue",
     "job_by_key",
+    "job_counts",
     "latest_active_definition",
     "list_compute_environments",
     "list_job_definitions",

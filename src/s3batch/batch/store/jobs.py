@@ -1,4 +1,4 @@
-"""SQL for jobs and job events.
+"""SQL for jobs and job events (reading many jobs at once is :mod:`.listing`'s).
 
 A job's status changes only through :func:`transition`: a compare-and-set ``UPDATE … WHERE
 id = ? AND status IN (…)`` whose row count is checked, plus a ``job_events`` row, in the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -40,7 +40,8 @@ _TRANSITION_FIELDS = {
 # -- jobs ----------------------------------------------------------------------------
 
 
-def _job(row: Row) -> Job:
+def job_from_row(row: Row) -> Job:
+    """A job as its ``jobs`` row holds it (the one place a whole job is decoded)."""
     spec = json.loads(row["container"])
     container = ContainerDetail(
         command=tuple(spec["command"]),
@@ -134,120 +135,13 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
 def get_job(conn: sqlite3.Connection, job_id: str) -> Job | None:
     """A job by id."""
     row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return _job(row) if row else None
+    return job_from_row(row) if row else None
 
 
 def job_by_key(conn: sqlite3.Connection, key: str) -> Job | None:
     """The job submitted with an idempotency key."""
     row = conn.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
-    return _job(row) if row else None
-
-
-def list_jobs(
-    conn: sqlite3.Connection,
-    queue: str | None = None,
-    statuses: Iterable[JobStatus] | None = None,
-    exclude: Container[str] = (),
-) -> list[Job]:
-    """Jobs in submission order, optionally of one queue and/or some statuses, less the ids in ``exclude``."""
-    sql, args = "SELECT * FROM jobs WHERE (? IS NULL OR queue = ?)", [queue, queue]
-    if statuses is not None:
-        values = [s.value for s in statuses]
-        sql += f" AND status IN ({_marks(values)})"
-        args.extend(values)
-    return [_job(r) for r in conn.execute(sql + " ORDER BY seq", args) if r["id"] not in exclude]
-
-
-def page_jobs(
-    conn: sqlite3.Connection,
-    where: dict[str, object],
-    newest_first: bool,
-    after_seq: int | None,
-    limit: int,
-) -> list[tuple[int, Job]]:
-    """One page of a job listing, with each job's seq (the paging cursor).
-
-    ``where`` may hold ``queue``, ``statuses``, ``name`` (case-insensitive; a trailing ``*``
-    matches a prefix), ``before`` and ``after`` (createdAt bounds, epoch ms, exclusive).
-    """
-    clauses, args = ["1 = 1"], []
-    if where.get("queue") is not None:
-        clauses.append("queue = ?")
-        args.append(where["queue"])
-    statuses = where.get("statuses")
-    if isinstance(statuses, list | tuple):
-        clauses.append(f"status IN ({_marks(statuses)})")
-        args.extend(str(s) for s in statuses)
-    name = where.get("name")
-    if isinstance(name, str):
-        exact = not name.endswith("*")
-        clauses.append(
-            "lower(name) = lower(?)" if exact else "lower(name) LIKE lower(?) ESCAPE '\\'"
-        )
-        args.append(name if exact else _like_prefix(name[:-1]))
-    clauses.extend(_array_and_definition(where, args))
-    for key, op in (("before", "<"), ("after", ">")):
-        if where.get(key) is not None:
-            clauses.append(f"created_at {op} ?")
-            args.append(where[key])
-    if after_seq is not None:
-        clauses.append("seq < ?" if newest_first else "seq > ?")
-        args.append(after_seq)
-    order = "DESC" if newest_first else "ASC"
-    sql = f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?"
-    return [(r["seq"], _job(r)) for r in conn.execute(sql, [*args, limit])]
-
-
-def _array_and_definition(where: dict[str, object], args: list[object]) -> list[str]:
-    """Clauses for ``array_parent`` (an array's children; otherwise children are left out)
-    and ``definition`` (an ARN, a name, or a name prefix ending in ``*``)."""
-    clauses = []
-    if where.get("array_parent") is not None:
-        clauses.append("array_parent = ?")
-        args.append(where["array_parent"])
-    else:
-        clauses.append("array_parent IS NULL")
-    definition = where.get("definition")
-    if isinstance(definition, str) and definition.startswith("arn:"):
-        clauses.append("definition_arn = ?")
-        args.append(definition)
-    elif isinstance(definition, str):
-        clauses.append("definition_arn LIKE ? ESCAPE '\\'")
-        exact = not definition.endswith("*")
-        name = definition if exact else definition[:-1]
-        pattern = _like_prefix(name)
-        args.append("%:job-definition/" + (pattern[:-1] + ":%" if exact else pattern))
-    return clauses
-
-
-def array_summary(conn: sqlite3.Connection, parent_id: str) -> dict[str, int]:
-    """An array parent's children counted by status."""
-    rows = conn.execute(
-        "SELECT status, count(*) AS n FROM jobs WHERE array_parent = ? GROUP BY status",
-        (parent_id,),
-    )
-    return {r["status"]: int(r["n"]) for r in rows}
-
-
-def array_summary_changed_at(conn: sqlite3.Connection, parent_id: str) -> int | None:
-    """When an array parent's children last changed status (epoch ms), None without children."""
-    row = conn.execute(
-        "SELECT max(e.at) AS at FROM jobs AS j JOIN job_events AS e ON e.job_id = j.id"
-        " WHERE j.array_parent = ?",
-        (parent_id,),
-    ).fetchone()
-    return None if row is None or row["at"] is None else int(row["at"])
-
-
-def array_children(conn: sqlite3.Connection, parent_id: str) -> list[Job]:
-    """An array parent's children, by index."""
-    rows = conn.execute("SELECT * FROM jobs WHERE array_parent = ? ORDER BY seq", (parent_id,))
-    return [_job(r) for r in rows]
-
-
-def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return job_from_row(row) if row else None
 
 
 #: Waiting jobs the scheduler has something to do with: SUBMITTED ones, array parents, and
@@ -335,7 +229,7 @@ class Queued:
     @cached_property
     def job(self) -> Job:
         """The whole job."""
-        return _job(self._row)
+        return job_from_row(self._row)
 
 
 def queue_head(conn: sqlite3.Connection, queue: str, after_seq: int, limit: int) -> list[Queued]:
