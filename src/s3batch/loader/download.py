@@ -96,8 +96,9 @@ class Download:
                 self._changed.notify_all()
 
     def cancel(self) -> None:
-        """Stop copying (the load ended early): close the body, which ends a read waiting on
-        S3, and stop at the next piece; readers then fail. Nothing happens once complete."""
+        """Stop copying (the load ended early): stop at the next piece, and close the body
+        (a read stalled on S3 then ends with the connection, at the latest at the client's
+        read timeout); readers then fail. Nothing happens once the object is complete."""
         with self._changed:
             if self._done:
                 return
