@@ -4,7 +4,9 @@ It is the process executor with a different argv: ``docker run`` in the foregrou
 parent still supervises one process group, reads the output line by line and signals it
 (the Docker client proxies SIGTERM to the container). Environment values are passed by
 name only (``-e NAME``): the client reads them from its own environment, so credentials
-never appear on a command line. ``--network host`` lets ``AWS_ENDPOINT_URL`` (127.0.0.1)
+never appear on a command line. Variables that describe this host (the base environment:
+PATH, HOME, TZ, ...) are not passed, unless the job sets them itself (its definition,
+overrides or secrets): then the job's value is. ``--network host`` lets ``AWS_ENDPOINT_URL`` (127.0.0.1)
 reach this server from inside the container, as on Linux it does for the process executor.
 """
 
@@ -22,8 +24,6 @@ from s3batch.errors import ConfigError
 
 #: The Docker client (found on PATH).
 DOCKER = "docker"
-#: Variables that describe the host, not the container: the client uses them, the job does not get them.
-HOST_ONLY = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL", "S3BATCH_STACK_FILE"})
 
 
 def container_name(launch: Launch) -> str:
@@ -39,7 +39,7 @@ def docker_argv(launch: Launch) -> list[str]:
     argv += ["--cpus", f"{launch.vcpus:g}"]
     if launch.memory_mib:
         argv += ["--memory", f"{launch.memory_mib}m"]
-    for name in sorted(set(launch.env) - HOST_ONLY):
+    for name in sorted(set(launch.env) - launch.host):  # the host's PATH is not the image's
         argv += ["-e", name]
     if launch.cwd is not None:
         argv += ["--workdir", str(launch.cwd)]

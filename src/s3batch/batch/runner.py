@@ -89,9 +89,10 @@ class JobEnvironment:
     def launch(self, job: Job, attempt: int, log_group: str, log_stream: str) -> Launch:
         """Attempt ``attempt`` of ``job``, its secrets not fetched yet (see :meth:`with_secrets`)."""
         c = job.container
+        own = {name for name, _ in c.environment} | {name for name, _ in c.secrets}
         return Launch(
             job.id, attempt, c.command, self.variables(job, attempt), log_group, log_stream,
-            self.workdir, c.image, c.vcpus, c.memory, c.secrets,
+            self.workdir, c.image, c.vcpus, c.memory, c.secrets, frozenset(self.base) - own,
         )
 
     def with_secrets(self, launch: Launch) -> Launch:
@@ -123,6 +124,9 @@ class Launch:
     memory_mib: int | None = None
     #: ``(name, valueFrom)``: variables whose values are fetched as the attempt starts.
     secrets: tuple[Pair, ...] = ()
+    #: Variables of the base environment that describe this host (PATH, HOME, ...) and that
+    #: the job does not set itself: a container does not get them.
+    host: frozenset[str] = frozenset()
 
 
 #: Longest container reason kept (AWS truncates reasons at 255 characters).

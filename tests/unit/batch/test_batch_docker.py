@@ -9,7 +9,9 @@ import pytest
 
 from s3batch.batch.docker import DockerRunner, container_name, docker_argv, engine_available
 from s3batch.batch.errors import CannotStart
-from s3batch.batch.runner import Launch
+from s3batch.batch.models import ContainerDetail, Job
+from s3batch.batch.runner import JobEnvironment, Launch
+from s3batch.batch.status import JobStatus
 from s3batch.clock import FakeClock
 from s3batch.errors import ConfigError
 
@@ -25,6 +27,7 @@ def _launch(**overrides: object) -> Launch:
         "image": "s3batch:latest",
         "vcpus": 2.0,
         "memory_mib": 4096,
+        "host": frozenset({"PATH", "HOME"}),
     }
     values.update(overrides)
     return Launch(**values)  # type: ignore[arg-type]
@@ -73,3 +76,26 @@ def test_choosing_docker_without_an_engine_is_a_clear_error(monkeypatch: pytest.
     monkeypatch.setattr("s3batch.batch.docker.engine_available", lambda: False)
     with pytest.raises(ConfigError, match="no Docker engine"):
         DockerRunner(FakeClock(datetime(2026, 11, 28, tzinfo=UTC)))
+
+
+
+def test_a_variable_the_job_sets_reaches_the_container_even_if_the_host_has_one() -> None:
+    """TZ or HOME set by the job definition (or a secret) is the job's, not the host's."""
+    env = JobEnvironment(
+        "http://127.0.0.1:1", "k", "s", "us-east-1",
+        base={"PATH": "/usr/bin", "HOME": "/root", "TZ": "UTC"},
+    )  # fmt: skip
+    container = ContainerDetail(
+        command=("date",), environment=(("TZ", "Europe/Paris"),), vcpus=1, memory=512,
+        image="alpine", secrets=(("HOME", "arn:aws:secretsmanager:us-east-1:1:secret:h"),),
+    )  # fmt: skip
+    job = Job(
+        id="j", name="j", arn="arn", queue="q", queue_arn="qa", definition_arn="d",
+        status=JobStatus.STARTING, status_reason=None, parameters={}, container=container,
+        created_at=0,
+    )  # fmt: skip
+    launch = env.launch(job, 1, "/aws/batch/job", "s")
+    argv = docker_argv(launch)
+    passed = {argv[i + 1] for i, a in enumerate(argv) if a == "-e"}
+    assert {"TZ", "HOME", "AWS_BATCH_JOB_ID"} <= passed and "PATH" not in passed
+    assert launch.env["TZ"] == "Europe/Paris"
