@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from s3batch.cli.main import main
+from s3batch.cli.entry import main
 
 main()

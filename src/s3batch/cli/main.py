@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from s3batch.cli.admin import jobs, logs, stack
 from s3batch.cli.backfill import backfill
 from s3batch.cli.datadir import data_dir_option
 from s3batch.cli.demo import run_demo
+from s3batch.cli.entry import configure_logging
 from s3batch.cli.events import events
 from s3batch.cli.remote import connection, port_option
 from s3batch.cli.serve import serve
@@ -44,13 +44,7 @@ def _fail(exc: BaseException) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 def cli(verbose: bool) -> None:
     """s3batch: S3 uploads -> event rules -> Batch jobs -> database loads, on one machine."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for chatty in ("botocore", "boto3", "urllib3", "s3transfer"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(verbose)
 
 
 @cli.command()
@@ -117,7 +111,10 @@ def demo(keep: bool) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def load(args: tuple[str, ...]) -> None:
-    """The loader job: load an S3 object into tables (s3batch load --help)."""
+    """The loader job: load an S3 object into tables (s3batch load --help).
+
+    ``s3batch load ...`` itself skips this module (:mod:`s3batch.cli.entry`); this runs
+    when options come first (``s3batch -v load ...``)."""
     sys.exit(loader_main(list(args)))
 
 
