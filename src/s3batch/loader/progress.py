@@ -11,20 +11,13 @@ the load itself does not know which display it has.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from s3batch.loader.job import Clients, S3Client
+
+if TYPE_CHECKING:  # rich is imported only to draw a bar (a job's log never has one)
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 class Display(Protocol):
@@ -45,7 +38,11 @@ class Display(Protocol):
 
 def display_for(stream: TextIO) -> Display:
     """A progress bar when ``stream`` is a terminal, else plain lines."""
-    return Bar(Console(file=stream)) if stream.isatty() else Lines(stream)
+    if not stream.isatty():
+        return Lines(stream)
+    from rich.console import Console
+
+    return Bar(Console(file=stream))
 
 
 class Lines:
@@ -73,6 +70,15 @@ class Bar:
     """The lines above a progress bar of the download, on a rich console."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
             TransferSpeedColumn(), TimeRemainingColumn(), console=console,
