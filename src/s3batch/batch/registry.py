@@ -15,7 +15,7 @@ from dataclasses import replace
 from s3batch.batch import arns, requests, store
 from s3batch.batch.models import ComputeEnvironment, JobDefinition, JobQueue
 from s3batch.batch.requests import fail
-from s3batch.batch.status import TERMINAL
+from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.clock import Clock
 from s3batch.state.db import Database
 from s3batch.types import Json
@@ -189,11 +189,8 @@ class Registry:
         queue = self.job_queue(reference)
         if queue.state != "DISABLED":
             raise fail(f"JobQueue {queue.name} must be DISABLED before it is deleted")
-        unfinished = [
-            job.id
-            for job in store.list_jobs(self.db.conn, queue.name)
-            if job.status not in TERMINAL
-        ]
+        live = [s for s in JobStatus if s not in TERMINAL]  # filtered in SQL: a queue's history is long
+        unfinished = [job.id for job in store.list_jobs(self.db.conn, queue.name, live)]
         with self.db.transaction() as conn:
             store.delete_job_queue(conn, queue.name)
             store.drop_tags(conn, queue.arn)

@@ -24,6 +24,9 @@ from s3batch.logs.errors import LogStreamNotFound
 from s3batch.logs.service import Logs
 from s3batch.stack.model import default_text, load
 
+#: How many jobs ``jobs list`` shows unless told (the newest).
+LIST_LIMIT = 100
+
 
 def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
@@ -38,16 +41,26 @@ def jobs() -> None:
 @data_dir_option
 @click.option("--queue", default=None, help="Only jobs of this job queue (name or ARN).")
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None, help="Only jobs in this status.")
-def jobs_list(data_dir: Path | None, queue: str | None, status: str | None) -> None:
-    """List jobs, newest first."""
+@click.option("--limit", type=click.IntRange(min=1), default=LIST_LIMIT, show_default=True, help="Show at most this many (the newest).")
+def jobs_list(data_dir: Path | None, queue: str | None, status: str | None, limit: int) -> None:
+    """List jobs, newest first (array children too), at most --limit of them."""
     db, services = open_data_dir(data_dir)
     try:
-        found = services.batch.list_jobs(queue=queue, status=JobStatus(status) if status else None)
+        batch = services.batch
+        where = {
+            "queue": batch.job_queue(queue).name if queue else None,
+            "statuses": [status] if status else None,
+            "with_children": True,
+        }
+        found = [job for _, job in batch.newest_jobs(where, limit)]
+        total = batch.count_jobs(where)
     finally:
         db.close()
     click.echo(f"{'JOB ID':<38}{'NAME':<20}{'STATUS':<11}{'CREATED':<21}REASON")
-    for job in sorted(found, key=lambda j: j.created_at, reverse=True):
+    for job in found:
         click.echo(f"{job.id:<38}{job.name[:19]:<20}{job.status:<11}{_when(job.created_at):<21}{job.status_reason or ''}")
+    if total > len(found):
+        click.echo(f"({total - len(found)} older job(s) not shown: --limit {total} shows them all)")
 
 
 @jobs.command("describe")
