@@ -29,15 +29,12 @@ in the ledger (:mod:`s3batch.loader.ledger`) in the same transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import duckdb
 
-from s3batch.loader.connections import DuckDBTarget
-from s3batch.loader.errors import DuplicateKey, RowsRefused, TargetError
-from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
-from s3batch.loader.sinks import Echo
+from s3batch.loader.errors import DuplicateKey
+from s3batch.loader.ledger import INSERT, LedgerEntry, for_duckdb
+from s3batch.loader.sinks.file_sink import FileSink
 from s3batch.loader.sinks.schema import column_list, differences, literal, mismatch, quoted
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import SqlType, TableDef
@@ -83,16 +80,11 @@ def catalog_type(sql_type: SqlType) -> str:
     return _CATALOG.get(sql_type.name, sql_type.name.upper())
 
 
-class DuckDBSink:
+class DuckDBSink(FileSink[duckdb.DuckDBPyConnection]):
     """Loads one table of one DuckDB file (see the module docstring)."""
 
-    streams = False  # DuckDB reads the file itself
-
-    def __init__(self, target: DuckDBTarget, table: TableDef, echo: Echo) -> None:
-        self.target, self.table, self.echo = target, table, echo
-        self.label = target.label
-        self._conn: duckdb.DuckDBPyConnection | None = None
-        self._staged = 0
+    driver_error = duckdb.Error
+    refused = _REFUSED
 
     def open(self, entry: LedgerEntry) -> bool:
         """Open the file, begin, create or check the table; False if the ledger has this append."""
@@ -152,30 +144,6 @@ class DuckDBSink:
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
         return count
 
-    def commit(self) -> None:
-        """Commit: readers now see the new rows."""
-        with self._errors("committing"):
-            self._connection.execute("COMMIT")
-        self.close()
-
-    def close(self) -> None:
-        """Roll back anything uncommitted and close the file."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # no transaction open (committed, or it failed to begin)
-        finally:
-            conn.close()
-
-    @property
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._conn is None:
-            raise TargetError(f"{self.label}: not open")
-        return self._conn
-
     def _prepare_table(self) -> None:
         conn, name = self._connection, self.table.name
         found = [
@@ -192,15 +160,6 @@ class DuckDBSink:
         if problems:
             raise mismatch(self.label, self.table, problems)
         self.echo(f"table {name} exists")
-
-    def _check_ledger(self, entry: LedgerEntry) -> bool:
-        conn = self._connection
-        conn.execute(CREATE)
-        row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
-        if entry.skip(int(row[0]) if row else 0):
-            self.echo(entry.repeat_note(self.label))
-            return False
-        return True
 
     @property
     def _staging(self) -> str:
@@ -243,19 +202,8 @@ class DuckDBSink:
         unchanged = self._staged - updated - inserted
         self.echo(f"upsert: {inserted} rows inserted, {updated} changed, {unchanged} unchanged")
 
-    @contextmanager
-    def _errors(self, doing: str, refusable: bool = False) -> Iterator[None]:
-        try:
-            yield
-        except duckdb.Error as exc:
-            reason = " ".join(str(exc).split())
-            if refusable and isinstance(exc, _REFUSED):
-                raise RowsRefused(f"{self.label}: {doing} failed: {reason}") from exc
-            error = TargetError
-            if isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason:
-                error = DuplicateKey
-                reason = f"duplicate primary key in {DuplicateKey.scope(self.table.mode)}: {reason}"
-            raise error(f"{self.label}: {doing} failed: {reason}") from exc
+    def _duplicate(self, exc: Exception, reason: str) -> bool:
+        return isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason
 
 
 def merge(table: TableDef, target: str, staging: str) -> tuple[str | None, str]:

@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from s3batch.loader.connections import SqliteTarget
-from s3batch.loader.errors import DuplicateKey, TargetError
-from s3batch.loader.ledger import APPENDED, CREATE, INSERT, LedgerEntry, for_duckdb
-from s3batch.loader.sinks import Echo
+from s3batch.loader.ledger import INSERT, LedgerEntry, for_duckdb
+from s3batch.loader.sinks.file_sink import FileSink
 from s3batch.loader.sinks.schema import column_list, differences, mismatch, quoted
 from s3batch.loader.spool import Spool
-from s3batch.loader.tables import SqlType, TableDef, parse_type
+from s3batch.loader.tables import SqlType, parse_type
 
 #: Name of the temporary staging table of an upsert.
 STAGING = "s3batch_staging"
@@ -58,16 +55,10 @@ def _declared(text: str) -> str:
         return text
 
 
-class SqliteSink:
+class SqliteSink(FileSink[sqlite3.Connection]):
     """Loads one table of one SQLite file (see the module docstring)."""
 
-    streams = False  # rows are read and checked in Python
-
-    def __init__(self, target: SqliteTarget, table: TableDef, echo: Echo) -> None:
-        self.target, self.table, self.echo = target, table, echo
-        self.label = target.label
-        self._conn: sqlite3.Connection | None = None
-        self._staged = 0
+    driver_error = sqlite3.Error
 
     def open(self, entry: LedgerEntry) -> bool:
         """Open the file, begin, create or check the table; False if the ledger has this append."""
@@ -115,31 +106,6 @@ class SqliteSink:
         self.echo(f"{self.table.name} now has {count} rows in {self.label}")
         return count
 
-    def commit(self) -> None:
-        """Commit: readers now see the new rows."""
-        with self._errors("committing"):
-            self._connection.execute("COMMIT")
-        self.close()
-
-    def close(self) -> None:
-        """Roll back anything uncommitted and close the file."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the rollback failed: closing the connection discards the transaction
-        finally:
-            conn.close()
-
-    @property
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise TargetError(f"{self.label}: not open")
-        return self._conn
-
     def _prepare_table(self) -> None:
         conn, name = self._connection, self.table.name
         info = conn.execute(f"PRAGMA table_info({quoted(name)})").fetchall()
@@ -153,15 +119,6 @@ class SqliteSink:
         if problems:
             raise mismatch(self.label, self.table, problems)
         self.echo(f"table {name} exists")
-
-    def _check_ledger(self, entry: LedgerEntry) -> bool:
-        conn = self._connection
-        conn.execute(CREATE)
-        row = conn.execute(for_duckdb(APPENDED), entry.identity()).fetchone()
-        if entry.skip(int(row[0]) if row else 0):
-            self.echo(entry.repeat_note(self.label))
-            return False
-        return True
 
     def _converted(self, rows: Iterable[tuple[str | None, ...]]) -> Iterator[tuple[object, ...]]:
         """``rows`` with booleans as 1/0 (other values are converted by column affinity)."""
@@ -201,17 +158,8 @@ class SqliteSink:
         keys = f", PRIMARY KEY ({', '.join(map(quoted, pk))})" if pk else ""
         return column_list(self.table, catalog_type) + keys
 
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            reason = " ".join(str(exc).split())
-            error = TargetError
-            if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint" in reason:
-                error = DuplicateKey
-                reason = f"duplicate primary key in {DuplicateKey.scope(self.table.mode)}: {reason}"
-            raise error(f"{self.label}: {doing} failed: {reason}") from exc
+    def _duplicate(self, exc: Exception, reason: str) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint" in reason
 
 
 def _ledger_values(entry: LedgerEntry) -> tuple[object, ...]:
