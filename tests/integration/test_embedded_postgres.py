@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +19,9 @@ import psycopg
 import pytest
 
 from s3batch.embedded import EmbeddedPostgres
+from s3batch.loader.cli import EXIT_OK, main
+from s3batch.loader.job import Clients
+from s3batch.loader.testing import FakeS3, FakeSecrets, write_persons
 
 
 def _helper() -> ModuleType:
@@ -52,10 +59,21 @@ def test_start_gives_a_secret_that_logs_in_with_a_password(server: EmbeddedPostg
     with pg.connect(secret) as conn:
         settings = {
             name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
-            for name in ("listen_addresses", "unix_socket_directories", "password_encryption")
+            for name in (
+                "listen_addresses",
+                "unix_socket_directories",
+                "password_encryption",
+                "wal_level",
+                "max_wal_senders",
+            )
         }
     sockets = settings.pop("unix_socket_directories")
-    assert settings == {"listen_addresses": "127.0.0.1", "password_encryption": "scram-sha-256"}
+    assert settings == {
+        "listen_addresses": "127.0.0.1",
+        "password_encryption": "scram-sha-256",
+        "wal_level": "minimal",  # a table the loader creates and fills writes no WAL
+        "max_wal_senders": "0",
+    }
     # As root the server names its cluster /proc/self/cwd; the socket is in the cluster.
     assert sockets in (f'"{server.socket_dir}"', '"/proc/self/cwd/run"')
     assert (server.socket_dir / f".s.PGSQL.{secret['port']}").is_socket()
@@ -80,6 +98,53 @@ def test_data_port_and_password_survive_a_restart(server: EmbeddedPostgres) -> N
     with pg.connect(again) as conn:
         rows = conn.execute("SELECT id, email FROM persons ORDER BY id").fetchall()
     assert rows == [("1", "a@example.com"), ("2", "b@example.com")]
+
+
+def _crash(secret: dict[str, Any], srv: EmbeddedPostgres) -> None:
+    """kill -9 a server process: PostgreSQL ends every process, drops its shared buffers and
+    recovers from its files and the WAL, as after its own crash. (What a machine's crash
+    would lose, the OS's unsynced cache, cannot be dropped here.)"""
+    conn = psycopg.connect(**pg.conninfo(secret), autocommit=True)
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+    os.kill(pid, signal.SIGKILL)
+    conn.close()
+    deadline = time.monotonic() + 60
+    while "database system is ready to accept connections" not in _after(srv, "redo"):
+        assert time.monotonic() < deadline, srv.log_file.read_text()[-2000:]
+        time.sleep(0.1)
+
+
+def _after(srv: EmbeddedPostgres, marker: str) -> str:
+    """The server's log after the first line holding ``marker`` (empty when none does)."""
+    text = srv.log_file.read_text()
+    return text[text.index(marker) :] if marker in text else ""
+
+
+def test_a_table_replaced_by_the_loader_survives_a_crash(server: EmbeddedPostgres) -> None:
+    # At wal_level=minimal the loader's new table is written without WAL: its pages must
+    # all be written out (and fsynced) at commit, or a crash right after loses them.
+    secret = server.start()
+    rows = 60_000  # ~3.5 MB: more than wal_skip_threshold, so its files are synced, not logged
+    body = io.BytesIO()
+    write_persons(body, rows)
+    s3 = FakeS3({("landing", "persons.csv"): body.getvalue()})
+    argv = ["--bucket", "landing", "--key", "persons.csv", "--table", "persons", "--target", "t"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv, clients=Clients(s3, FakeSecrets({"t": secret})), environ={})
+    assert code == EXIT_OK
+    _crash(secret, server)
+    assert "all server processes terminated; reinitializing" in server.log_file.read_text()
+    with pg.connect(secret) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM persons").fetchone() == (
+            rows,
+            rows,
+        )
+        conn.execute("SET enable_seqscan = off")  # the key, read through its index
+        plan = conn.execute("EXPLAIN SELECT * FROM persons WHERE id = 'P00012345'").fetchall()
+        assert "persons_pkey" in str(plan)
+        assert conn.execute("SELECT count(*) FROM persons WHERE id = 'P00012345'").fetchone() == (
+            1,
+        )
 
 
 def test_a_second_start_while_running_is_idempotent(server: EmbeddedPostgres) -> None:

@@ -75,6 +75,8 @@ STAGING_SUFFIX, OLD_SUFFIX = "__s3batch_new", "__s3batch_old"
 UNIQUE_VIOLATION = "23505"
 #: Error codes for a value the server cannot read: any data exception, a NULL in a NOT NULL column.
 DATA_EXCEPTION, NOT_NULL_VIOLATION = "22", "23502"
+#: ``backend_flush_after`` while a replace writes its new table: the most PostgreSQL takes.
+FLUSH_AFTER = "2MB"
 
 #: Catalog spelling of each type (``format_type``).
 _CATALOG = {"varchar": "character varying", "timestamp": "timestamp without time zone"}
@@ -290,6 +292,10 @@ class PostgresSink:
     def _create_staging(self, cur: psycopg.Cursor[TupleRow]) -> str:
         columns = column_list(self.table, catalog_type)
         if self.table.mode == "replace":
+            # The new table's pages are handed to the disk as they are written instead of
+            # all at commit, which (at wal_level=minimal: no WAL for a table created in the
+            # transaction) fsyncs its files and would otherwise wait for every page.
+            cur.execute(f"SET LOCAL backend_flush_after = {literal(FLUSH_AFTER)}")
             cur.execute(f"CREATE TABLE {self._name(STAGING_SUFFIX)} ({columns})")
             return self._name(STAGING_SUFFIX)
         # upsert: a temporary table (no WAL); its key is added after the COPY.
