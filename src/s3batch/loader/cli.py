@@ -162,11 +162,19 @@ def main(
         _fail(f"{exc}; no target was changed")
         return EXIT_FAILED
     for label, seconds in zip(result.targets, result.target_seconds, strict=True):
-        done = "skipped (already appended)" if label in result.skipped else "loaded"
+        if label in result.skipped:
+            display.echo(f"{table.name} on {label}: skipped (already appended), {seconds:.1f} s")
+            continue
         display.echo(
-            f"{table.name} on {label}: {result.rows} rows {done}, {result.rejected} rejected, "
+            f"{table.name} on {label}: {result.rows} rows loaded, {result.rejected} rejected, "
             f"{seconds:.1f} s"
         )
+    if result.targets and len(result.skipped) == len(result.targets):
+        display.echo(
+            f"Nothing loaded from {request.url}: every target holds this version of it "
+            f"already (--force appends it again), in {result.seconds:.1f} s"
+        )
+        return EXIT_OK
     display.echo(
         f"Loaded {result.rows} rows ({human_size(result.size)}) from {request.url} into "
         f"{table.name} on {len(result.targets)} target(s): {', '.join(result.targets)} "
@@ -218,7 +226,9 @@ def _stack_tables(path: Path) -> tuple[TableDef, ...] | None:
 def _boto_clients() -> Clients:
     try:
         session = botocore.session.get_session()
-        return Clients(s3=session.create_client("s3"), secrets=session.create_client("secretsmanager"))
+        return Clients(
+            s3=session.create_client("s3"), secrets=session.create_client("secretsmanager")
+        )
     except Exception as exc:  # botocore: no region, bad endpoint URL, ...
         raise LoadConfigError(f"cannot create AWS clients: {exc}") from exc
 

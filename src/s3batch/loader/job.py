@@ -8,7 +8,7 @@ created or checked, ledger consulted, in an open transaction). Each target's wor
 in its own transaction; all targets stage their rows, then all swap, then all commit,
 and no target swaps before the whole object is here and known good, so a failure at any
 step before the commits leaves every target as it was. A target whose ledger already
-holds this ``append`` is skipped.
+holds this ``append`` is skipped; when every target is, the object is not read further.
 
 Rows are checked one of two ways. The fast path, for CSV files in the forms
 :mod:`s3batch.loader.fastcheck` knows: the targets get the file itself and parse it in C
@@ -167,8 +167,13 @@ def load(
                 written = _write(sinks, rows, echo)
         finally:
             download.cancel()  # an early failure does not wait for the rest of the object
-    source = rows.source
     labels = tuple(sink.label for sink in sinks)
+    if len(written.skipped) == len(sinks):  # every ledger holds this append: nothing read
+        return LoadResult(
+            0, 0, labels, time.monotonic() - started,
+            skipped=tuple(written.skipped), target_seconds=tuple(written.seconds),
+        )  # fmt: skip
+    source = rows.source
     return LoadResult(
         source.spool.rows, source.size, labels, time.monotonic() - started,
         len(source.rejects), tuple(written.skipped), tuple(written.seconds),
@@ -349,6 +354,8 @@ def _write(sinks: list[Sink], rows: _Rows, echo: Echo) -> _Written:
                     active.append((i, sink))
                 else:
                     written.skipped.append(sink.label)
+        if not active:  # the rest of the object is not read (the download is cancelled)
+            return written
         spool = rows.spool()
         for i, sink in active:
             if not sink.streams:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import io
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.response import StreamingBody
 
 from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from s3batch.loader.connections import Target
@@ -67,6 +71,55 @@ def test_append_once_per_version(world: World, capsys: pytest.CaptureFixture[str
     )
     assert (entry.job_id, entry.rows_loaded, entry.rows_rejected) == ("job-1", 2, 0)
     assert len(entry.version) == 32  # the ETag, without its quotes
+
+
+class StallingBody(io.RawIOBase):
+    """An object body that sends its first piece, then stalls (a slow network) until it is
+    closed, or for ``patience`` seconds, then sends the rest."""
+
+    def __init__(self, data: bytes, first: int, patience: float = 10.0) -> None:
+        self._data, self._first, self._patience = data, first, patience
+        self._sent = 0
+        self.closed_early = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._sent >= self._first and not self.closed_early.wait(self._patience):
+            self._first = len(self._data)  # nobody closed it: the rest comes
+        if self.closed_early.is_set():
+            return 0
+        piece = self._data[self._sent : min(self._first, self._sent + len(buffer))]
+        buffer[: len(piece)] = piece
+        self._sent += len(piece)
+        return len(piece)
+
+    def close(self) -> None:
+        if self._sent < len(self._data):
+            self.closed_early.set()
+        super().close()
+
+
+def test_an_append_every_target_holds_is_not_read_again(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = persons(*((i, str(10000 + i)) for i in range(20_000)))  # ~0.8 MB
+    world.s3.put("b", "day1.csv", data)
+    assert world.run("day1.csv", "--mode", "append") == EXIT_OK
+    capsys.readouterr()
+    body = StallingBody(data, first=64 * 1024)
+    stalled = {
+        **world.s3.get_object(Bucket="b", Key="day1.csv"),
+        "Body": StreamingBody(body, len(data)),
+    }
+    world.s3.get_object = lambda **_: stalled  # type: ignore[method-assign]
+    assert world.run("day1.csv", "--mode", "append") == EXIT_OK  # delivered twice
+    assert body.closed_early.is_set()  # the ledger answered: the rest was never waited for
+    out = capsys.readouterr().out
+    assert ": skipped (already appended)" in out
+    assert "Nothing loaded from s3://b/day1.csv: every target holds this version" in out
+    assert len(world.ids()) == 20_000 and len(world.db.ledger) == 1
 
 
 def test_force_appends_again(world: World) -> None:
