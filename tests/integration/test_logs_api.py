@@ -429,8 +429,9 @@ def test_aws_cli_get_and_filter_log_events(aws, logs, group: str, stream: str) -
 JOB_BUCKET = "logs-jobs"
 
 
-def job_stack() -> dict[str, Any]:
-    """A bucket whose uploads run a job that prints, sleeps, then prints again (and fails for fail*)."""
+def job_stack(release: Path) -> dict[str, Any]:
+    """A bucket whose uploads run a job that prints, waits until the test creates
+    ``release/<key>`` (at most a minute), then prints again (and fails for fail*)."""
     return {
         "buckets": [{"Bucket": JOB_BUCKET}],
         "trails": [
@@ -467,8 +468,9 @@ def job_stack() -> dict[str, Any]:
                     "command": [
                         "bash",
                         "-c",
-                        'echo "first line $1"; echo "ERROR on stderr" >&2; sleep 3; echo "second line";'
-                        ' case "$1" in fail*) exit 3;; esac',
+                        'echo "first line $1"; echo "ERROR on stderr" >&2;'
+                        ' for _ in $(seq 1200); do [ -e "$RELEASE/$1" ] && break; sleep 0.05; done;'
+                        ' echo "second line"; case "$1" in fail*) exit 3;; esac',
                         "job",
                         "Ref::key",
                     ],
@@ -476,6 +478,7 @@ def job_stack() -> dict[str, Any]:
                         {"type": "VCPU", "value": "1"},
                         {"type": "MEMORY", "value": "128"},
                     ],
+                    "environment": [{"name": "RELEASE", "value": str(release)}],
                 },
             }
         ],
@@ -512,7 +515,8 @@ def job_stack() -> dict[str, Any]:
 def job_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
     root = tmp_path_factory.mktemp("logs-jobs")
     stack_file = root / "stack.yaml"
-    stack_file.write_text(yaml.safe_dump(job_stack(), sort_keys=False))
+    (root / "release").mkdir()
+    stack_file.write_text(yaml.safe_dump(job_stack(root / "release"), sort_keys=False))
     srv = ChildServer(root / "data", extra_args=("--stack", str(stack_file)))
     srv.start()
     yield srv
@@ -528,6 +532,11 @@ def s3batch(server: ChildServer, *args: str) -> subprocess.CompletedProcess[str]
         timeout=60,
         check=True,
     )
+
+
+def release(server: ChildServer, key: str) -> None:
+    """Let the job of ``key`` go on past its first lines."""
+    (server.data_dir.parent / "release" / key).touch()
 
 
 def job_ids(server: ChildServer) -> list[str]:
@@ -574,7 +583,8 @@ def test_follow_prints_a_running_jobs_lines_before_it_ends(job_server: ChildServ
     job_id = upload_and_wait_for_job(job_server, "follow.txt")
     lines = follow_lines(job_server, job_id)
     assert next(lines) == "first line follow.txt"
-    assert job_status(job_server, job_id) in ("RUNNING", "STARTING")  # still sleeping
+    assert job_status(job_server, job_id) in ("RUNNING", "STARTING")  # still waiting
+    release(job_server, "follow.txt")
     assert list(lines) == ["ERROR on stderr", "second line"]  # and then it stopped by itself
     assert job_status(job_server, job_id) == "SUCCEEDED"
     # Without --follow, the finished job's lines once more.
@@ -589,17 +599,18 @@ def test_follow_prints_a_running_jobs_lines_before_it_ends(job_server: ChildServ
 @pytest.mark.slow
 def test_follow_stops_when_the_job_fails(job_server: ChildServer) -> None:
     job_id = upload_and_wait_for_job(job_server, "fail.txt")
-    assert list(follow_lines(job_server, job_id)) == [
-        "first line fail.txt",
-        "ERROR on stderr",
-        "second line",
-    ]
+    lines = follow_lines(job_server, job_id)
+    assert [next(lines), next(lines)] == ["first line fail.txt", "ERROR on stderr"]
+    release(job_server, "fail.txt")
+    assert list(lines) == ["second line"]
     assert job_status(job_server, job_id) == "FAILED"
 
 
 @pytest.mark.slow
 def test_a_jobs_stream_through_the_api_and_the_cli(job_server: ChildServer, tmp_path: Path) -> None:
     job_id = upload_and_wait_for_job(job_server, "api.txt")
+    time.sleep(3)
+    release(job_server, "api.txt")  # the last line comes 3 s after the first ones
     deadline = time.monotonic() + 30
     while job_status(job_server, job_id) != "SUCCEEDED" and time.monotonic() < deadline:
         time.sleep(0.2)
