@@ -80,11 +80,13 @@ class JobControl:
                 return
             if job.status is S.RUNNING:
                 with self.service.db.transaction() as conn:
-                    if store.request_stop(conn, job_id, kind, reason):
-                        logger.info(
-                            "job %s: terminate requested", job_id, extra={"action": kind.lower()}
-                        )
-                        return
+                    flagged = store.request_stop(conn, job_id, kind, reason)
+                if flagged:
+                    self.service.stop_flagged.set()  # committed: the supervisor reads it now
+                    logger.info(
+                        "job %s: terminate requested", job_id, extra={"action": kind.lower()}
+                    )
+                    return
                 continue
             try:
                 self.service.transition(

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 
+from s3batch.batch.models import Job
 from s3batch.batch.runner import JobEnvironment, LogSink, Runner
 from s3batch.batch.scheduler import Scheduler
 from s3batch.batch.service import BatchService
@@ -66,6 +67,9 @@ class BatchEngine:
         self._schedule_at = 0.0
         #: The soonest a held commit is due (monotonic seconds), None when none is held.
         self._due: float | None = None
+        #: Whether STARTING jobs are to be looked for in the store (at start-up); later the
+        #: scheduler hands over the jobs it places.
+        self._look_for_placed = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -92,7 +96,7 @@ class BatchEngine:
         self._ended.add(ended)
         waiting = self.scheduler.has_work()
         schedule = waiting and bool(started or ended.moves or now >= self._schedule_at)
-        moved = 0
+        moved, placed = 0, list[Job]()
         if started or schedule:
             # Durable only when the last pass left an outcome (a job to fail) to this one.
             self.scheduler.durable = self.scheduler.settling
@@ -101,7 +105,12 @@ class BatchEngine:
                 if schedule:
                     self._schedule_at = now + self.window
                     moved += self._schedule(self._ended.freed)
-        moved += self.supervisor.spawn_placed()
+                    placed = self.scheduler.placed
+        if self._look_for_placed:
+            moved += self.supervisor.spawn_placed()
+            self._look_for_placed = False
+        elif placed:  # committed: their processes may start
+            moved += self.supervisor.spawn_placed(placed)
         write_at = self._ended_since + self.window
         if self._ended.moves and now >= write_at:
             moved += self.flush()
@@ -119,7 +128,7 @@ class BatchEngine:
 
     def _schedule(self, freed: dict[str, float]) -> int:
         try:
-            return self.scheduler.tick(freed)
+            return self.scheduler.run(freed)  # the pass knows some job waits
         except Exception:
             logger.exception("scheduling failed", extra={"action": "batch_tick"})
             return 0

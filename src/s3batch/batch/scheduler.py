@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 
 from s3batch.batch import store
 from s3batch.batch.errors import TransitionConflict
@@ -56,6 +57,8 @@ class Scheduler:
         self.durable = True
         #: Whether a non-durable pass left an outcome to a durable one.
         self.settling = False
+        #: The jobs the last pass placed, as they now are (STARTING on a compute environment).
+        self.placed: list[Job] = []
 
     def has_work(self) -> bool:
         """Whether some job waits for the scheduler (an index probe)."""
@@ -67,12 +70,18 @@ class Scheduler:
         ``freed``: vCPUs per compute environment held by attempts that have ended but whose
         outcome is not written yet (the caller writes it next): free for placing now.
         """
-        if not self.has_work():
-            return 0
-        self.settling = False
-        with self.db.transaction(durable=self.durable) as conn:
-            moved = self._release(conn)
-            moved += self._place(conn, freed or {})
+        return self.run(freed) if self.has_work() else 0
+
+    def run(self, freed: Mapping[str, float] | None = None) -> int:
+        """:meth:`tick` for a caller that knows some job waits (:meth:`has_work`)."""
+        self.settling, self.placed = False, []
+        try:
+            with self.db.transaction(durable=self.durable) as conn:
+                moved = self._release(conn)
+                moved += self._place(conn, freed or {})
+        except BaseException:
+            self.placed = []  # rolled back: none of them is placed
+            raise
         return moved
 
     def _move(
@@ -170,6 +179,9 @@ class Scheduler:
             if self._move(conn, job, JobStatus.STARTING, None, **fields):
                 used[target.name] = used.get(target.name, 0.0) + job.container.vcpus
                 moved += 1
+                self.placed.append(
+                    replace(job, status=JobStatus.STARTING, status_reason=None, **fields)  # type: ignore[arg-type]
+                )
                 logger.debug("placed job %s on %s", job.id, target.name, extra={"action": "place"})
         return moved
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from s3batch.batch.registry import Registry
 from s3batch.batch.requests import fail
 from s3batch.batch.status import JobStatus
 from s3batch.batch.submission import build_job
+from s3batch.clock import Clock
+from s3batch.state.db import Database
 from s3batch.types import Json
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,13 @@ class Move:
 
 class BatchService(Registry):
     """AWS Batch's control plane over the state store: the resources plus jobs."""
+
+    def __init__(self, db: Database, clock: Clock, region: str, account_id: str) -> None:
+        super().__init__(db, clock, region, account_id)
+        #: Set when a RUNNING job is flagged to stop (TerminateJob), so the supervisor reads
+        #: the flags then instead of on every pass; set at first, for flags left by a restart.
+        self.stop_flagged = threading.Event()
+        self.stop_flagged.set()
 
     def submit_job(
         self, request: Request, *, idempotency_key: str | None = None, trigger: Json = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -140,15 +140,22 @@ class Supervisor:
         failed, started = self.take_started(wait=True)
         return failed + self.record_started(started)
 
-    def spawn_placed(self) -> int:
+    def spawn_placed(self, placed: Sequence[Job] | None = None) -> int:
         """Begin starting the processes of STARTING jobs not started yet; return how many.
 
-        :meth:`take_started` hands over the ones started since, for :meth:`record_started`.
+        ``placed``: those jobs, as the scheduler just placed them (committed), instead of
+        reading them from the store. :meth:`take_started` hands over the ones started
+        since, for :meth:`record_started`.
         """
-        if self._stopping or not store.any_in(self.service.db.conn, [S.STARTING]):
+        if self._stopping:
             return 0
         busy = self._running.keys() | self._starting.keys()  # not decoded again
-        new = store.list_jobs(self.service.db.conn, statuses=[S.STARTING], exclude=busy)
+        if placed is not None:
+            new = [job for job in placed if job.id not in busy]
+        elif store.any_in(self.service.db.conn, [S.STARTING]):
+            new = store.list_jobs(self.service.db.conn, statuses=[S.STARTING], exclude=busy)
+        else:
+            return 0
         for job in new:
             launch = self._launch(job)
             self._starting[job.id] = (job, launch, self._begin(launch))
@@ -262,7 +269,8 @@ class Supervisor:
 
         Nothing is written: :meth:`record` does that, in the caller's transaction if any.
         """
-        if self._running:
+        if self._running and self.service.stop_flagged.is_set():
+            self.service.stop_flagged.clear()  # before reading: a flag set meanwhile waits
             self._poll_stop_requests()
         self._pending = []  # outcomes are recorded together: one commit per tick, not per job
         ended = Ended(self._pending)

@@ -157,6 +157,9 @@ class Logs:
     def append(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
         """Add ``(timestamp ms, message)`` events in order, creating group and stream if needed."""
         with self.db.transaction() as conn:
+            if not events:  # only the stream is wanted (a job's, as it starts): two inserts
+                self._ensure(conn, group, stream)
+                return
             row = store.stream_row(conn, group, stream)
             if row is None:
                 self._ensure(conn, group, stream)
