@@ -63,10 +63,18 @@ def main() -> None:
                 s3.put_object(Bucket=BUCKET, Key=f"latency-{i}.csv", Body=body)
                 job = job_after(batch, began - 1)
                 if job["status"] != "SUCCEEDED":
-                    raise SystemExit(f"job {job['jobId']} {job['status']}: {job.get('statusReason')}")
-                span = (job["createdAt"] - began, job["startedAt"] - began, job["stoppedAt"] - began)
+                    raise SystemExit(
+                        f"job {job['jobId']} {job['status']}: {job.get('statusReason')}"
+                    )
+                span = (
+                    job["createdAt"] - began,
+                    job["startedAt"] - began,
+                    job["stoppedAt"] - began,
+                )
                 spans.append(span)
-                print(f"upload {i}: submitted +{span[0]:.0f} ms, started +{span[1]:.0f} ms, loaded +{span[2]:.0f} ms")
+                print(
+                    f"upload {i}: submitted +{span[0]:.0f} ms, started +{span[1]:.0f} ms, loaded +{span[2]:.0f} ms"
+                )
         finally:
             server.stop()
     warm = spans[1:] or spans

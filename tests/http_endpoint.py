@@ -49,4 +49,3 @@ def serve(status: int) -> Iterator[Endpoint]:
     ep = Endpoint(status)
     yield ep
     ep.close()
-

@@ -87,7 +87,9 @@ class Settings:
         if min_timeout < 1:
             raise ConfigError("S3BATCH_MIN_TIMEOUT_SECONDS must be at least 1")
         if self.executor not in EXECUTORS:
-            raise ConfigError(f"S3BATCH_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+            raise ConfigError(
+                f"S3BATCH_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {self.executor!r}"
+            )
         return Settings(
             Path(self.data_dir),
             self.host,

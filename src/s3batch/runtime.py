@@ -116,7 +116,11 @@ class Runtime:
         clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.data_dir, 0o700)
-        stack = load(settings.stack_file, settings.environ) if settings.stack_file else default(settings.environ)
+        stack = (
+            load(settings.stack_file, settings.environ)
+            if settings.stack_file
+            else default(settings.environ)
+        )
         db = Database(settings.data_dir / "state.db")
         services = open_services(settings, db, clock)
         services.objects.recover()
@@ -160,7 +164,9 @@ class Runtime:
         for definition in stack.job_definitions:
             s.batch.ensure_job_definition(definition)
         for rule in stack.rules:
-            s.bus.put_rule({k: v for k, v in rule.items() if k != "Targets"}, rule.get("Targets", []))
+            s.bus.put_rule(
+                {k: v for k, v in rule.items() if k != "Targets"}, rule.get("Targets", [])
+            )
         tables = self.settings.data_dir / TABLES_FILE
         tables.write_text(yaml.safe_dump({"tables": stack.tables_doc}, sort_keys=False))
 
@@ -169,7 +175,9 @@ class Runtime:
             if secret.embedded == "postgres":
                 if self.postgres is None:
                     self.postgres = EmbeddedPostgres(self.settings.data_dir)
-                    logger.info("starting embedded PostgreSQL", extra={"action": "embedded_postgres"})
+                    logger.info(
+                        "starting embedded PostgreSQL", extra={"action": "embedded_postgres"}
+                    )
                 value = self.postgres.start()
             elif secret.embedded == "duckdb":
                 value = warehouse_secret(self.settings.data_dir)
@@ -184,19 +192,40 @@ class Runtime:
         base = {k: v for k, v in self.settings.environ.items() if k in INHERITED}
         base["S3BATCH_STACK_FILE"] = str((self.settings.data_dir / TABLES_FILE).resolve())
         return JobEnvironment(
-            self.endpoint, creds.access_key_id, creds.secret_access_key, self.settings.region,
-            path=(str(Path(sys.executable).parent),), base=base, secrets=self.services.secrets,
+            self.endpoint,
+            creds.access_key_id,
+            creds.secret_access_key,
+            self.settings.region,
+            path=(str(Path(sys.executable).parent),),
+            base=base,
+            secrets=self.services.secrets,
         )
 
     def start(self) -> None:
         """Start the databases the stack embeds and every background loop."""
         self._start_databases()
         s = self.services
-        runner = DockerRunner(self.clock) if self.settings.executor == "docker" else ProcessRunner(self.clock)
-        self.engine = BatchEngine(s.batch, runner, s.logs, self.job_environment(), self.clock, starters=STARTERS, window=WINDOW)
+        runner = (
+            DockerRunner(self.clock)
+            if self.settings.executor == "docker"
+            else ProcessRunner(self.clock)
+        )
+        self.engine = BatchEngine(
+            s.batch,
+            runner,
+            s.logs,
+            self.job_environment(),
+            self.clock,
+            starters=STARTERS,
+            window=WINDOW,
+        )
         runner.on_exit = self.engine.wake
         target = BatchJobTarget(s.batch, on_submit=self.engine.wake)
-        targets: dict[str, Target] = {"batch": target, "logs": LogGroupTarget(s.logs), "http": HttpTarget()}
+        targets: dict[str, Target] = {
+            "batch": target,
+            "logs": LogGroupTarget(s.logs),
+            "http": HttpTarget(),
+        }
         dispatcher = Dispatcher(self.db, self.clock, targets)
         s.objects.after_write = self._wake.set
         s.bus.after_write = self._wake.set

@@ -15,13 +15,24 @@ from s3batch.cli.demo import sample_persons, wait_for_job
 
 
 def s3batch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "s3batch", *args], capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "s3batch", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_jobs_list_describe_and_logs(pipeline: ChildServer, tmp_path: Path) -> None:
     src = tmp_path / "cli.csv"
     src.write_bytes(sample_persons(3, seed=4242))
-    before = {line.split()[0] for line in s3batch("jobs", "list", "--data-dir", str(pipeline.data_dir)).stdout.splitlines()[1:]}
+    before = {
+        line.split()[0]
+        for line in s3batch(
+            "jobs", "list", "--data-dir", str(pipeline.data_dir)
+        ).stdout.splitlines()[1:]
+    }
     aws_cp(pipeline, src, "s3://s3-eventbridge-batch/cli.csv")
     wait_for_job(pipeline.data_dir, before, timeout=60)
     listed = s3batch("jobs", "list", "--data-dir", str(pipeline.data_dir), "--status", "SUCCEEDED")
@@ -40,7 +51,9 @@ def test_jobs_list_describe_and_logs(pipeline: ChildServer, tmp_path: Path) -> N
     assert described["container"]["command"][:2] == ["s3batch", "load"]
     assert described["trigger"]["source"] == "aws.s3"
     text = json.dumps(described)
-    assert pipeline.credentials.secret_access_key not in text, "a job description must not carry the secret key"
+    assert pipeline.credentials.secret_access_key not in text, (
+        "a job description must not carry the secret key"
+    )
     logs = s3batch("logs", "--data-dir", str(pipeline.data_dir), described["jobId"])
     assert logs.returncode == 0, logs.stderr
     assert "COPY 3" in logs.stdout and "Loaded 3 rows" in logs.stdout
@@ -56,7 +69,11 @@ def test_stack_show_is_a_valid_stack(tmp_path: Path) -> None:
     shown = s3batch("stack", "show")
     assert shown.returncode == 0
     doc = yaml.safe_load(shown.stdout)
-    assert doc["rules"][0]["EventPattern"]["detail"]["eventName"] == ["PutObject", "CompleteMultipartUpload", "CopyObject"]
+    assert doc["rules"][0]["EventPattern"]["detail"]["eventName"] == [
+        "PutObject",
+        "CompleteMultipartUpload",
+        "CopyObject",
+    ]
     path = tmp_path / "stack.yaml"
     path.write_text(shown.stdout)
     valid = s3batch("stack", "validate", str(path))
@@ -65,7 +82,9 @@ def test_stack_show_is_a_valid_stack(tmp_path: Path) -> None:
 
 def test_stack_validate_names_the_field(tmp_path: Path) -> None:
     doc = yaml.safe_load(s3batch("stack", "show").stdout)
-    doc["jobDefinitions"][0]["containerProperties"]["comand"] = doc["jobDefinitions"][0]["containerProperties"].pop("command")
+    doc["jobDefinitions"][0]["containerProperties"]["comand"] = doc["jobDefinitions"][0][
+        "containerProperties"
+    ].pop("command")
     doc["jobQueues"][0]["state"] = "ENABLD"
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -81,8 +100,12 @@ def test_stack_validate_names_the_field(tmp_path: Path) -> None:
 
 def test_secret_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text("secrets:\n  - Name: db\n    SecretString: '{\"password\": \"${env:DB_PASSWORD}\"}'\n")
+    path.write_text(
+        'secrets:\n  - Name: db\n    SecretString: \'{"password": "${env:DB_PASSWORD}"}\'\n'
+    )
     missing = s3batch("stack", "validate", str(path), env={"PATH": "/usr/bin:/bin"})
     assert missing.returncode == 2 and "DB_PASSWORD is not set" in missing.stderr
-    ok = s3batch("stack", "validate", str(path), env={"PATH": "/usr/bin:/bin", "DB_PASSWORD": "hunter2"})
+    ok = s3batch(
+        "stack", "validate", str(path), env={"PATH": "/usr/bin:/bin", "DB_PASSWORD": "hunter2"}
+    )
     assert ok.returncode == 0 and "hunter2" not in ok.stdout + ok.stderr

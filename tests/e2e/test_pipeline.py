@@ -23,7 +23,9 @@ def _expected(body: bytes) -> list[tuple[Any, ...]]:
     return sorted(rows)
 
 
-def _upload_and_wait(server: ChildServer, tmp_path: Path, body: bytes, url: str, timeout: float = 60) -> Job:
+def _upload_and_wait(
+    server: ChildServer, tmp_path: Path, body: bytes, url: str, timeout: float = 60
+) -> Job:
     db_jobs = _known(server)
     src = tmp_path / url.rsplit("/", 1)[-1]
     src.write_bytes(body)
@@ -46,7 +48,9 @@ def _tables(secrets: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
     return {name: sorted(table_rows(secrets[name], "persons")) for name in TARGETS}
 
 
-def test_upload_loads_both_databases(pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path) -> None:
+def test_upload_loads_both_databases(
+    pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path
+) -> None:
     body = sample_persons(50)
     job = _upload_and_wait(pipeline, tmp_path, body, f"s3://{BUCKET}/sample-data.txt")
     assert job.status == "SUCCEEDED", job_log(pipeline.data_dir, job)
@@ -59,7 +63,9 @@ def test_upload_loads_both_databases(pipeline: ChildServer, secrets: dict[str, A
     assert tables["Redshift-credentials"] == _expected(body)
 
 
-def test_the_job_loads_the_key_the_event_names(pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path) -> None:
+def test_the_job_loads_the_key_the_event_names(
+    pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path
+) -> None:
     body = sample_persons(7, seed=1000)
     job = _upload_and_wait(pipeline, tmp_path, body, f"s3://{BUCKET}/landing/other file+1.csv")
     assert job.status == "SUCCEEDED", job_log(pipeline.data_dir, job)
@@ -67,7 +73,9 @@ def test_the_job_loads_the_key_the_event_names(pipeline: ChildServer, secrets: d
     assert _tables(secrets) == {name: _expected(body) for name in TARGETS}
 
 
-def test_multipart_upload_triggers_a_load(pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path) -> None:
+def test_multipart_upload_triggers_a_load(
+    pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path
+) -> None:
     body = sample_persons(140_000, seed=5)
     assert len(body) > 8 * 1024 * 1024, "must go multipart"
     job = _upload_and_wait(pipeline, tmp_path, body, f"s3://{BUCKET}/big.csv", timeout=180)
@@ -80,10 +88,14 @@ def test_bad_row_fails_the_job_and_keeps_previous_rows(
     pipeline: ChildServer, secrets: dict[str, Any], tmp_path: Path
 ) -> None:
     good = sample_persons(5, seed=77)
-    assert _upload_and_wait(pipeline, tmp_path, good, f"s3://{BUCKET}/good.csv").status == "SUCCEEDED"
+    assert (
+        _upload_and_wait(pipeline, tmp_path, good, f"s3://{BUCKET}/good.csv").status == "SUCCEEDED"
+    )
     lines = sample_persons(10, seed=300).decode().splitlines()
     lines[6] = lines[6].replace(",", ",12a45,", 3).rsplit(",12a45,", 1)[0] + ',12a45,"1 Bad St"'
-    job = _upload_and_wait(pipeline, tmp_path, ("\n".join(lines) + "\n").encode(), f"s3://{BUCKET}/bad.csv")
+    job = _upload_and_wait(
+        pipeline, tmp_path, ("\n".join(lines) + "\n").encode(), f"s3://{BUCKET}/bad.csv"
+    )
     assert job.status == "FAILED"
     assert job.container.exit_code == 1
     assert job.container.reason and "line 7" in job.container.reason, job.container.reason

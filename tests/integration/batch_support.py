@@ -32,19 +32,29 @@ class BatchServer(ChildServer):
 def batch_client(server: ChildServer) -> Any:
     """A boto3 Batch client, after creating queue ``q`` (8 vCPUs), ``idle-q`` (a DISABLED CE)
     and the definition ``py`` (``python -c pass``)."""
-    client = boto3.client("batch", **server.client_kwargs(), config=Config(retries={"max_attempts": 1}))
-    client.create_compute_environment(computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=8)
+    client = boto3.client(
+        "batch", **server.client_kwargs(), config=Config(retries={"max_attempts": 1})
+    )
+    client.create_compute_environment(
+        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=8
+    )
     client.create_job_queue(
-        jobQueueName="q", priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}]
+        jobQueueName="q",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
     )
     client.create_compute_environment(
         computeEnvironmentName="idle", type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
     )
     client.create_job_queue(
-        jobQueueName="idle-q", priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "idle"}]
+        jobQueueName="idle-q",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "idle"}],
     )
     client.register_job_definition(
-        jobDefinitionName="py", type="container", containerProperties={"command": [PY, "-c", "pass"]}
+        jobDefinitionName="py",
+        type="container",
+        containerProperties={"command": [PY, "-c", "pass"]},
     )
     return client
 

@@ -28,8 +28,13 @@ from s3batch.stack.model import default_text
 #: Debian's chromium, installed by .ci/run (never `playwright install`).
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 #: Where screenshots go: docs/ when S3BATCH_SCREENSHOTS=1 (to refresh the README's pictures);
 #: otherwise a temp dir, so a test run leaves the work tree clean.
@@ -61,14 +66,21 @@ def dashboard_stack() -> dict[str, Any]:
     secretive = json.loads(json.dumps(stack["jobDefinitions"][0]))
     secretive["jobDefinitionName"] = "secretive"
     secretive["containerProperties"]["environment"] = [
-        {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}, {"name": "TABLE", "value": "persons"},
+        {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"},
+        {"name": "TABLE", "value": "persons"},
     ]
-    secretive["containerProperties"]["secrets"] = [{"name": "PGPASS", "valueFrom": "RDS-credentials"}]
+    secretive["containerProperties"]["secrets"] = [
+        {"name": "PGPASS", "valueFrom": "RDS-credentials"}
+    ]
     stack["jobDefinitions"].append(secretive)
-    stack["jobQueues"].append({
-        "jobQueueName": "held", "state": "ENABLED", "priority": 1,
-        "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "held"}],
-    })
+    stack["jobQueues"].append(
+        {
+            "jobQueueName": "held",
+            "state": "ENABLED",
+            "priority": 1,
+            "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "held"}],
+        }
+    )
     return stack
 
 
@@ -149,6 +161,8 @@ def succeeded(server: ChildServer, count: int, timeout: float = 60) -> None:
         if len(jobs["jobSummaryList"]) == count:
             return
         time.sleep(0.2)
-    every = batch.list_jobs(jobQueue="update-RDS-data-from-S3", filters=[{"name": "AFTER_CREATED_AT", "values": ["0"]}])
+    every = batch.list_jobs(
+        jobQueue="update-RDS-data-from-S3", filters=[{"name": "AFTER_CREATED_AT", "values": ["0"]}]
+    )
     summary = [(j["jobName"], j["status"], j.get("statusReason")) for j in every["jobSummaryList"]]
     raise AssertionError(f"not {count} SUCCEEDED jobs in {timeout} s: {summary}")

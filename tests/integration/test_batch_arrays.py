@@ -127,7 +127,10 @@ def test_array_children_cannot_be_tagged(batch: Any) -> None:
         assert "child jobs of array" in error["Message"]
     parent_arn = describe(batch, parent)[0]["jobArn"]
     batch.tag_resource(resourceArn=parent_arn, tags={"k": "v"})
-    assert batch.list_tags_for_resource(resourceArn=parent_arn)["tags"] == {"team": "data", "k": "v"}
+    assert batch.list_tags_for_resource(resourceArn=parent_arn)["tags"] == {
+        "team": "data",
+        "k": "v",
+    }
 
 
 def test_list_jobs_by_array_and_status(batch: Any) -> None:

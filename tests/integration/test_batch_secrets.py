@@ -59,7 +59,9 @@ def _run(batch: Any, secrets: list[dict[str, str]]) -> dict[str, Any]:
         "environment": [{"name": "PLAIN", "value": "abc"}, {"name": "DBPW", "value": "not-it"}],
         "secrets": secrets,
     }
-    batch.register_job_definition(jobDefinitionName=name, type="container", containerProperties=props)
+    batch.register_job_definition(
+        jobDefinitionName=name, type="container", containerProperties=props
+    )
     described = batch.describe_job_definitions(jobDefinitionName=name)["jobDefinitions"][0]
     assert described["containerProperties"]["secrets"] == secrets
     job = batch.submit_job(jobName=name, jobQueue="q", jobDefinition=name)
@@ -80,9 +82,10 @@ def _job_page(server: ChildServer, job_id: str) -> str:
 
 def _jobs_table(server: ChildServer) -> str:
     with sqlite3.connect(server.data_dir / "state.db") as conn:
-        rows = conn.execute("SELECT * FROM jobs").fetchall() + conn.execute(
-            "SELECT * FROM job_events"
-        ).fetchall()
+        rows = (
+            conn.execute("SELECT * FROM jobs").fetchall()
+            + conn.execute("SELECT * FROM job_events").fetchall()
+        )
     return repr(rows)
 
 
@@ -126,7 +129,10 @@ def _arn_of(server: ChildServer, name: str) -> str:
 @pytest.mark.parametrize(
     ("value_from", "complaint"),
     [
-        ("no-such-secret", "ResourceNotFoundException: Secrets Manager can't find the specified secret."),
+        (
+            "no-such-secret",
+            "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        ),
         ("KEYED:user::", "did not contain json key user"),
     ],
 )
@@ -137,7 +143,9 @@ def test_a_secret_that_does_not_resolve_fails_the_job_at_start(
     job = _run(batch, [{"name": "DBPW", "valueFrom": value_from}])
     assert job["status"] == "FAILED", job
     reason = job["statusReason"]
-    assert reason.startswith("ResourceInitializationError: unable to pull secrets or registry auth: ")
+    assert reason.startswith(
+        "ResourceInitializationError: unable to pull secrets or registry auth: "
+    )
     assert value_from in reason and complaint in reason
     assert job["attempts"][0]["statusReason"] == reason
     assert "exitCode" not in job["container"]
@@ -153,6 +161,7 @@ def test_malformed_secrets_are_refused_at_registration(batch: Any) -> None:
         secrets = [{"name": "DBPW", "valueFrom": value_from}]
         with pytest.raises(batch.exceptions.ClientException, match=complaint):
             batch.register_job_definition(
-                jobDefinitionName="bad", type="container",
+                jobDefinitionName="bad",
+                type="container",
                 containerProperties={"command": ["true"], "secrets": secrets},
             )

@@ -49,13 +49,17 @@ def count(page: Any, status: str) -> Any:
     return page.locator(f'.counts [data-status="{status}"] .num')
 
 
-def test_an_upload_turns_into_a_succeeded_count_without_a_reload(page: Any, server: ChildServer) -> None:
+def test_an_upload_turns_into_a_succeeded_count_without_a_reload(
+    page: Any, server: ChildServer
+) -> None:
     page.goto(UI + "/")
     sync_api.expect(count(page, "SUCCEEDED")).to_have_text("0")
     sync_api.expect(page.locator("text=held").first).to_be_visible()
     client(server, "s3").put_object(Bucket=BUCKET, Key="persons.csv", Body=PERSONS)
     sync_api.expect(count(page, "SUCCEEDED")).to_have_text("1")  # live update, same page
-    queue_link = page.locator('tr[data-queue="update-RDS-data-from-S3"] a[data-queue-status="SUCCEEDED"]')
+    queue_link = page.locator(
+        'tr[data-queue="update-RDS-data-from-S3"] a[data-queue-status="SUCCEEDED"]'
+    )
     sync_api.expect(queue_link).to_have_text("1")
     shot(page, "dashboard.png")
     page.set_viewport_size(NARROW)
@@ -69,7 +73,9 @@ def test_an_upload_turns_into_a_succeeded_count_without_a_reload(page: Any, serv
     sync_api.expect(page.locator("table.jobs tbody tr")).to_have_count(1)
 
 
-def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, server: ChildServer) -> None:
+def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(
+    page: Any, server: ChildServer
+) -> None:
     page.goto(UI + "/jobs?status=SUCCEEDED")
     page.locator("table.jobs a", has_text="load-persons").first.click()
     sync_api.expect(page.locator("#job-status")).to_have_text("SUCCEEDED")
@@ -99,16 +105,22 @@ def test_a_job_page_shows_its_trigger_and_its_log_filters_by_keyword(page: Any, 
     sync_api.expect(log).to_contain_text("No events")
 
 
-def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer, seen: Seen) -> None:
+def test_a_queued_job_is_cancelled_from_its_page(
+    page: Any, server: ChildServer, seen: Seen
+) -> None:
     job = client(server, "batch").submit_job(
-        jobName="waits", jobQueue="held", jobDefinition="secretive",
+        jobName="waits",
+        jobQueue="held",
+        jobDefinition="secretive",
         parameters={"bucket": BUCKET, "key": "none.csv"},
     )
     page.goto(f"{UI}/jobs/{job['jobId']}")
     sync_api.expect(page.locator("#job-status")).to_have_text("RUNNABLE")
     assert "hunter2-do-not-show" not in page.content()
     sync_api.expect(page.locator("main")).to_contain_text("DB_PASSWORD")
-    sync_api.expect(page.locator("#environment tr.secret")).to_have_text("PGPASSfrom RDS-credentials")
+    sync_api.expect(page.locator("#environment tr.secret")).to_have_text(
+        "PGPASSfrom RDS-credentials"
+    )
     page.click("#cancel")
     sync_api.expect(page.locator("#job-status")).to_have_text("FAILED")
     assert seen.dialogs == ["Cancel this job?"]
@@ -119,8 +131,11 @@ def test_a_queued_job_is_cancelled_from_its_page(page: Any, server: ChildServer,
 
 def test_an_array_job_lists_its_children(page: Any, server: ChildServer) -> None:
     job = client(server, "batch").submit_job(
-        jobName="fan-out", jobQueue="held", jobDefinition="update-RDS-data-from-S3",
-        arrayProperties={"size": 3}, parameters={"bucket": BUCKET, "key": "none.csv"},
+        jobName="fan-out",
+        jobQueue="held",
+        jobDefinition="update-RDS-data-from-S3",
+        arrayProperties={"size": 3},
+        parameters={"bucket": BUCKET, "key": "none.csv"},
     )
     page.goto(f"{UI}/jobs/{job['jobId']}")
     sync_api.expect(page.locator("main")).to_contain_text("parent of 3 children")
@@ -133,12 +148,22 @@ def test_an_array_job_lists_its_children(page: Any, server: ChildServer) -> None
 
 def test_a_dead_letter_is_replayed_from_the_events_page(page: Any, server: ChildServer) -> None:
     events = client(server, "events")
-    events.put_rule(Name="broken-hook", EventPattern=json.dumps({"detail-type": ["dashboard test"]}))
-    events.put_targets(Rule="broken-hook", Targets=[{
-        "Id": "hook", "Arn": f"{server.endpoint}/_s3batch/no-such-hook",
-        "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:dlq"},
-    }])
-    events.put_events(Entries=[{"Source": "my.app", "DetailType": "dashboard test", "Detail": "{}"}])
+    events.put_rule(
+        Name="broken-hook", EventPattern=json.dumps({"detail-type": ["dashboard test"]})
+    )
+    events.put_targets(
+        Rule="broken-hook",
+        Targets=[
+            {
+                "Id": "hook",
+                "Arn": f"{server.endpoint}/_s3batch/no-such-hook",
+                "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:dlq"},
+            }
+        ],
+    )
+    events.put_events(
+        Entries=[{"Source": "my.app", "DetailType": "dashboard test", "Detail": "{}"}]
+    )
     page.goto(UI + "/events")
     replay = page.locator("#dead-letters button.replay")
     sync_api.expect(replay).to_have_count(1)
@@ -155,10 +180,16 @@ def test_a_dead_letter_is_replayed_from_the_events_page(page: Any, server: Child
 
 def test_an_upload_from_the_objects_page_runs_the_pipeline(page: Any, server: ChildServer) -> None:
     page.goto(f"{UI}/objects/{BUCKET}")
-    page.set_input_files("#upload-file", files=[{
-        "name": "more-persons.csv", "mimeType": "text/csv",
-        "buffer": PERSONS + b"3,cy@example.com,TX,73301,3 Elm St\n",
-    }])
+    page.set_input_files(
+        "#upload-file",
+        files=[
+            {
+                "name": "more-persons.csv",
+                "mimeType": "text/csv",
+                "buffer": PERSONS + b"3,cy@example.com,TX,73301,3 Elm St\n",
+            }
+        ],
+    )
     page.get_by_role("button", name="Upload").click()
     sync_api.expect(page.locator("#upload-status")).to_contain_text("Uploaded more-persons.csv")
     sync_api.expect(page.locator("#live")).to_contain_text("more-persons.csv")

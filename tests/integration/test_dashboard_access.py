@@ -42,9 +42,13 @@ class Browser:
             def redirect_request(self, *args: object, **kwargs: object) -> None:
                 return None
 
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
 
-    def open(self, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    def open(
+        self, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         request = urllib.request.Request(self.base + path, data=data, headers=headers or {})
         try:
@@ -68,11 +72,22 @@ def test_pages_ask_for_a_sign_in_and_accept_only_a_real_key(exposed: ChildServer
     assert status == 200
     token = csrf_of(page)
     key = exposed.credentials
-    status, _, page = browser.open(UI + "/login", {"csrf": token, "access_key_id": key.access_key_id, "secret_access_key": "wrong"})
+    status, _, page = browser.open(
+        UI + "/login",
+        {"csrf": token, "access_key_id": key.access_key_id, "secret_access_key": "wrong"},
+    )
     assert status == 401 and "wrong secret" in page
-    status, _, _ = browser.open(UI + "/login", {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key})
+    status, _, _ = browser.open(
+        UI + "/login",
+        {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key},
+    )
     assert status == 403  # no CSRF token
-    form = {"csrf": token, "access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key, "next": UI + "/objects"}
+    form = {
+        "csrf": token,
+        "access_key_id": key.access_key_id,
+        "secret_access_key": key.secret_access_key,
+        "next": UI + "/objects",
+    }
     status, headers, _ = browser.open(UI + "/login", form)
     assert status == 303 and headers["location"] == UI + "/objects"
     status, _, page = browser.open(UI + "/objects")
@@ -84,7 +99,14 @@ def test_a_post_without_its_csrf_token_is_refused(exposed: ChildServer) -> None:
     browser = Browser(exposed.endpoint)
     _, _, page = browser.open(UI + "/login")
     key = exposed.credentials
-    browser.open(UI + "/login", {"csrf": csrf_of(page), "access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key})
+    browser.open(
+        UI + "/login",
+        {
+            "csrf": csrf_of(page),
+            "access_key_id": key.access_key_id,
+            "secret_access_key": key.secret_access_key,
+        },
+    )
     status, _, _ = browser.open(UI + "/events/rules/state", {"rule": "x", "state": "DISABLED"})
     assert status == 403
     status, _, _ = browser.open(UI + "/objects/exposed-bucket/upload?key=a.csv", {"csrf": "forged"})
@@ -107,20 +129,30 @@ def test_a_job_page_masks_passwords_however_they_are_passed(server: ChildServer)
     """DB_PASS / APIKEY-style names, and the password of a connection URL in a value or the command."""
     batch = boto3.client("batch", **server.client_kwargs())
     name = f"masking-{uuid.uuid4().hex[:8]}"
-    batch.create_compute_environment(computeEnvironmentName=name, type="UNMANAGED", unmanagedvCpus=1, state="DISABLED")
-    batch.create_job_queue(jobQueueName=name, priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": name}])
-    batch.register_job_definition(jobDefinitionName=name, type="container", containerProperties={
-        "command": ["psql", "postgresql://app:pw-in-command@db/app"],
-        "environment": [
-            {"name": "DB_PASS", "value": "pw-by-name"}, {"name": "APIKEY", "value": "pw-apikey"},
-            {"name": "DATABASE_URL", "value": "postgresql://app:pw-in-url@db:5432/app"},
-            {"name": "TABLE", "value": "persons"},
-        ],
-    })
+    batch.create_compute_environment(
+        computeEnvironmentName=name, type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
+    )
+    batch.create_job_queue(
+        jobQueueName=name,
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": name}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={
+            "command": ["psql", "postgresql://app:pw-in-command@db/app"],
+            "environment": [
+                {"name": "DB_PASS", "value": "pw-by-name"},
+                {"name": "APIKEY", "value": "pw-apikey"},
+                {"name": "DATABASE_URL", "value": "postgresql://app:pw-in-url@db:5432/app"},
+                {"name": "TABLE", "value": "persons"},
+            ],
+        },
+    )
     job = batch.submit_job(jobName="masked", jobQueue=name, jobDefinition=name)
     status, _, page = Browser(server.endpoint).open(f"{UI}/jobs/{job['jobId']}")
     assert status == 200
     leaked = [pw for pw in ("pw-in-command", "pw-by-name", "pw-apikey", "pw-in-url") if pw in page]
     assert leaked == [], f"the job page shows {leaked}"
     assert "postgresql://app:••••••@db:5432/app" in page and "persons" in page
-

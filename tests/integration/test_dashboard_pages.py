@@ -45,8 +45,12 @@ def pages_stack() -> dict[str, Any]:
     """The dashboard stack, a target on a closed port, a plain secret, and a definition with secrets."""
     stack = dashboard_stack()
     unreachable = {
-        "engine": "postgres", "host": "127.0.0.1", "port": 1, "dbname": "nowhere",
-        "username": "someone", "password": UNREACHABLE_PASSWORD,
+        "engine": "postgres",
+        "host": "127.0.0.1",
+        "port": 1,
+        "dbname": "nowhere",
+        "username": "someone",
+        "password": UNREACHABLE_PASSWORD,
     }
     stack["secrets"] += [
         {"Name": "Unreachable-credentials", "SecretString": json.dumps(unreachable)},
@@ -54,7 +58,8 @@ def pages_stack() -> dict[str, Any]:
     ]
     with_secrets = json.loads(json.dumps(stack["jobDefinitions"][0]))
     with_secrets.update(
-        jobDefinitionName="with-secrets", platformCapabilities=["FARGATE"],
+        jobDefinitionName="with-secrets",
+        platformCapabilities=["FARGATE"],
         timeout={"attemptDurationSeconds": 600},
         retryStrategy={"attempts": 3, "evaluateOnExit": [{"onExitCode": "1", "action": "RETRY"}]},
     )
@@ -83,7 +88,9 @@ def test_the_loads_page_shows_each_targets_ledger(page: Any, server: ChildServer
     client(server, "s3").put_object(Bucket=BUCKET, Key="ledger/persons.csv", Body=PERSONS)
     succeeded(server, 1)
     batch = client(server, "batch")
-    [job] = batch.list_jobs(jobQueue="update-RDS-data-from-S3", jobStatus="SUCCEEDED")["jobSummaryList"]
+    [job] = batch.list_jobs(jobQueue="update-RDS-data-from-S3", jobStatus="SUCCEEDED")[
+        "jobSummaryList"
+    ]
     page.goto(UI + "/loads")
     for target in ("RDS-credentials", "Redshift-credentials"):
         row = ledger_row(page, target, "ledger/persons.csv")
@@ -91,18 +98,24 @@ def test_the_loads_page_shows_each_targets_ledger(page: Any, server: ChildServer
         sync_api.expect(row.locator("a.job")).to_have_attribute("href", f"{UI}/jobs/{job['jobId']}")
         sync_api.expect(row.locator(".rows-loaded")).to_have_text("2")
     unreachable = page.locator('section[data-target="Unreachable-credentials"]')
-    sync_api.expect(unreachable.locator(".error")).to_contain_text("Cannot read this target's ledger")
+    sync_api.expect(unreachable.locator(".error")).to_contain_text(
+        "Cannot read this target's ledger"
+    )
     sync_api.expect(page.locator('section[data-target="api-token"]')).to_have_count(0)
     assert UNREACHABLE_PASSWORD not in page.content()
     shot(page, "loads.png")
-    ledger_row(page, "RDS-credentials", "ledger/persons.csv").get_by_role("link", name="ledger/persons.csv").click()
+    ledger_row(page, "RDS-credentials", "ledger/persons.csv").get_by_role(
+        "link", name="ledger/persons.csv"
+    ).click()
     sync_api.expect(page.locator("#live")).to_contain_text("ledger/persons.csv")
     page.go_back()
     ledger_row(page, "RDS-credentials", "ledger/persons.csv").locator("a.job").click()
     sync_api.expect(page.locator("#job-status")).to_have_text("SUCCEEDED")
 
 
-def test_job_definitions_are_listed_active_first_with_secrets_by_name(page: Any, server: ChildServer) -> None:
+def test_job_definitions_are_listed_active_first_with_secrets_by_name(
+    page: Any, server: ChildServer
+) -> None:
     batch = client(server, "batch")
     batch.deregister_job_definition(jobDefinition="secretive:1")
     page.goto(UI + "/")
@@ -111,7 +124,15 @@ def test_job_definitions_are_listed_active_first_with_secrets_by_name(page: Any,
     sync_api.expect(rows.filter(has_text="update-RDS-data-from-S3")).to_have_count(1)
     sync_api.expect(page.locator('tr[data-definition="secretive:1"]')).to_have_count(0)
     row = page.locator('tr[data-definition="with-secrets:1"]')
-    for shown in ("s3batch:latest", "2", "4096 MiB", "s3batch load --bucket", "FARGATE", "3 attempt(s), 1 rule(s)", "600 s"):
+    for shown in (
+        "s3batch:latest",
+        "2",
+        "4096 MiB",
+        "s3batch load --bucket",
+        "FARGATE",
+        "3 attempt(s), 1 rule(s)",
+        "600 s",
+    ):
         sync_api.expect(row).to_contain_text(shown)
     shot(page, "job-definitions.png")
     page.get_by_role("link", name="INACTIVE").click()
@@ -122,14 +143,18 @@ def test_job_definitions_are_listed_active_first_with_secrets_by_name(page: Any,
     sync_api.expect(page.locator("#environment")).to_contain_text("DB_PASSWORD")
     assert "hunter2-do-not-show" not in page.content()
     job = batch.submit_job(
-        jobName="defined", jobQueue="held", jobDefinition="with-secrets",
+        jobName="defined",
+        jobQueue="held",
+        jobDefinition="with-secrets",
         parameters={"bucket": BUCKET, "key": "none.csv"},
     )
     page.goto(f"{UI}/jobs/{job['jobId']}")
     page.locator("#definition").click()
     sync_api.expect(page.locator("#secrets")).to_contain_text("from RDS-credentials")
     definition = json.loads(page.locator("#definition-json").inner_text())
-    assert definition["containerProperties"]["secrets"] == [{"name": "PGPASSWORD", "valueFrom": "RDS-credentials"}]
+    assert definition["containerProperties"]["secrets"] == [
+        {"name": "PGPASSWORD", "valueFrom": "RDS-credentials"}
+    ]
     assert definition["revision"] == 1 and definition["status"] == "ACTIVE"
 
 
@@ -137,26 +162,53 @@ def pages(server: ChildServer) -> list[str]:
     """A path of every kind of page (a job's page and log need a job: one with a password in
     its environment waits in ``held``)."""
     job = client(server, "batch").submit_job(
-        jobName="waiting", jobQueue="held", jobDefinition="update-RDS-data-from-S3",
+        jobName="waiting",
+        jobQueue="held",
+        jobDefinition="update-RDS-data-from-S3",
         parameters={"bucket": BUCKET, "key": "none.csv"},
-        containerOverrides={"environment": [{"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}]},
+        containerOverrides={
+            "environment": [{"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}]
+        },
     )["jobId"]
     return [
-        "/", "/jobs", f"/jobs/{job}", f"/jobs/{job}/logs", "/job-definitions",
-        "/job-definitions/secretive:1", "/events", "/objects", f"/objects/{BUCKET}", "/loads",
-        "/login", "/jobs/no-such-job",
+        "/",
+        "/jobs",
+        f"/jobs/{job}",
+        f"/jobs/{job}/logs",
+        "/job-definitions",
+        "/job-definitions/secretive:1",
+        "/events",
+        "/objects",
+        f"/objects/{BUCKET}",
+        "/loads",
+        "/login",
+        "/jobs/no-such-job",
     ]
 
 
-def test_every_page_has_a_strict_policy_no_secrets_and_fits_a_phone(page: Any, server: ChildServer) -> None:
-    secrets = (server.credentials.secret_access_key, UNREACHABLE_PASSWORD, "hunter2-do-not-show", TOKEN)
+def test_every_page_has_a_strict_policy_no_secrets_and_fits_a_phone(
+    page: Any, server: ChildServer
+) -> None:
+    secrets = (
+        server.credentials.secret_access_key,
+        UNREACHABLE_PASSWORD,
+        "hunter2-do-not-show",
+        TOKEN,
+    )
     for path in pages(server):
         for viewport in (WIDE, NARROW):
             page.set_viewport_size(viewport)
             response = page.goto(UI + path)
             headers = response.headers
             csp = headers["content-security-policy"]
-            for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
+            for directive in (
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "frame-ancestors 'none'",
+                "form-action 'self'",
+                "base-uri 'none'",
+            ):
                 assert directive in csp, (path, csp)
             assert "unsafe" not in csp
             assert headers["x-content-type-options"] == "nosniff"

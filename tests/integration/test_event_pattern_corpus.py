@@ -18,10 +18,17 @@ from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
 
-CORPUS = json.loads((Path(__file__).parents[1] / "unit" / "events" / "pattern_cases.json").read_text())
+CORPUS = json.loads(
+    (Path(__file__).parents[1] / "unit" / "events" / "pattern_cases.json").read_text()
+)
 ENVELOPE = {
-    "id": "0", "account": "000000000000", "source": "corpus", "time": "2026-11-28T00:00:00Z",
-    "region": "us-east-1", "resources": [], "detail-type": "corpus",
+    "id": "0",
+    "account": "000000000000",
+    "source": "corpus",
+    "time": "2026-11-28T00:00:00Z",
+    "region": "us-east-1",
+    "resources": [],
+    "detail-type": "corpus",
 }
 
 
@@ -46,11 +53,15 @@ def events(server: ChildServer):  # type: ignore[no-untyped-def]
 
 def test_match_cases_agree_over_the_wire(events) -> None:  # type: ignore[no-untyped-def]
     runnable = [c for c in CORPUS["cases"] if _runnable(c)]
-    assert len(runnable) > 0.8 * len(CORPUS["cases"]), "too few corpus cases can run through TestEventPattern"
+    assert len(runnable) > 0.8 * len(CORPUS["cases"]), (
+        "too few corpus cases can run through TestEventPattern"
+    )
     wrong = []
     for case in runnable:
         event = {**ENVELOPE, **case["event"]}
-        result = events.test_event_pattern(EventPattern=json.dumps(case["pattern"]), Event=json.dumps(event))
+        result = events.test_event_pattern(
+            EventPattern=json.dumps(case["pattern"]), Event=json.dumps(event)
+        )
         if result["Result"] is not case["matches"]:
             wrong.append(case["name"])
     assert wrong == []
@@ -64,7 +75,10 @@ def test_invalid_patterns_are_refused_over_the_wire(events) -> None:  # type: ig
             events.test_event_pattern(EventPattern=text, Event=json.dumps(ENVELOPE))
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
-            assert code in ("InvalidEventPatternException", "ValidationException"), (case["name"], code)
+            assert code in ("InvalidEventPatternException", "ValidationException"), (
+                case["name"],
+                code,
+            )
             if code == "InvalidEventPatternException":
                 assert case["error_contains"] in exc.response["Error"]["Message"], case["name"]
             continue

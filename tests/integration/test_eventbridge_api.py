@@ -281,7 +281,8 @@ def test_put_events_may_not_pose_as_an_aws_service(events: Any) -> None:
     assert result["FailedEntryCount"] == 1
     faked, ok = result["Entries"]
     assert (faked["ErrorCode"], faked["ErrorMessage"]) == (
-        "NotAuthorizedForSourceException", "Not authorized for the source."
+        "NotAuthorizedForSourceException",
+        "Not authorized for the source.",
     )
     assert "EventId" in ok
 

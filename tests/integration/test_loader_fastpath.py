@@ -208,7 +208,9 @@ class _BreakingS3(FakeS3):
 
 
 def _persons_lines(start: int, count: int) -> bytes:
-    return "".join(f"{i},1.5,2,t,2024-01-0{1 + i % 9},,abc,\n" for i in range(start, start + count)).encode()
+    return "".join(
+        f"{i},1.5,2,t,2024-01-0{1 + i % 9},,abc,\n" for i in range(start, start + count)
+    ).encode()
 
 
 def test_a_download_that_breaks_while_postgres_copies_changes_nothing(

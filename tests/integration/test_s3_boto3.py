@@ -248,7 +248,12 @@ def test_a_conditional_put_never_overwrites_what_it_was_told_not_to(s3, bucket: 
     assert _code(exists) == "PreconditionFailed"
     assert exists.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
     with pytest.raises(ClientError) as stale:
-        s3.put_object(Bucket=bucket, Key="once.csv", Body=b"third", IfMatch='"0123456789abcdef0123456789abcdef"')
+        s3.put_object(
+            Bucket=bucket,
+            Key="once.csv",
+            Body=b"third",
+            IfMatch='"0123456789abcdef0123456789abcdef"',
+        )
     assert _code(stale) == "PreconditionFailed"
     assert s3.get_object(Bucket=bucket, Key="once.csv")["Body"].read() == b"first"
     s3.put_object(Bucket=bucket, Key="once.csv", Body=b"fourth", IfMatch=first["ETag"])
@@ -262,11 +267,17 @@ def test_a_conditional_put_never_overwrites_what_it_was_told_not_to(s3, bucket: 
 def test_a_conditional_multipart_completion_keeps_the_upload_when_refused(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="landing.bin", Body=b"already here")
     upload = s3.create_multipart_upload(Bucket=bucket, Key="landing.bin")["UploadId"]
-    part = s3.upload_part(Bucket=bucket, Key="landing.bin", UploadId=upload, PartNumber=1, Body=b"new")
+    part = s3.upload_part(
+        Bucket=bucket, Key="landing.bin", UploadId=upload, PartNumber=1, Body=b"new"
+    )
     parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
     with pytest.raises(ClientError) as exists:
         s3.complete_multipart_upload(
-            Bucket=bucket, Key="landing.bin", UploadId=upload, MultipartUpload=parts, IfNoneMatch="*"
+            Bucket=bucket,
+            Key="landing.bin",
+            UploadId=upload,
+            MultipartUpload=parts,
+            IfNoneMatch="*",
         )
     assert _code(exists) == "PreconditionFailed"
     assert s3.get_object(Bucket=bucket, Key="landing.bin")["Body"].read() == b"already here"
@@ -290,16 +301,24 @@ def test_a_conditional_put_keeps_a_large_object_too(s3, bucket: str) -> None:
 def test_get_object_honours_the_response_header_overrides(s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="report", Body=b"a,b\n", ContentType="binary/octet-stream")
     got = s3.get_object(
-        Bucket=bucket, Key="report", ResponseContentType="text/csv",
+        Bucket=bucket,
+        Key="report",
+        ResponseContentType="text/csv",
         ResponseContentDisposition='attachment; filename="report.csv"',
-        ResponseCacheControl="no-store", ResponseContentLanguage="en",
+        ResponseCacheControl="no-store",
+        ResponseContentLanguage="en",
         ResponseContentEncoding="identity",
     )
     assert got["ContentType"] == "text/csv"
     assert got["ContentDisposition"] == 'attachment; filename="report.csv"'
-    assert (got["CacheControl"], got["ContentLanguage"], got["ContentEncoding"]) == ("no-store", "en", "identity")
+    assert (got["CacheControl"], got["ContentLanguage"], got["ContentEncoding"]) == (
+        "no-store",
+        "en",
+        "identity",
+    )
     url = s3.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": "report", "ResponseContentType": "text/plain"}
+        "get_object",
+        Params={"Bucket": bucket, "Key": "report", "ResponseContentType": "text/plain"},
     )
     with urllib.request.urlopen(url) as response:
         assert response.headers["Content-Type"] == "text/plain"

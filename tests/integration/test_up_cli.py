@@ -60,7 +60,6 @@ def _start(data_dir: Path, port: int, env: dict[str, str], *args: str) -> subpro
     return proc
 
 
-
 def _wait_banner(proc: subprocess.Popen[str]) -> str:
     assert proc.stdout is not None
     lines = []
@@ -231,20 +230,45 @@ def test_a_second_up_on_a_data_dir_in_use_is_refused_and_changes_nothing(
     _wait_banner(first)
     saved = json.loads((tmp_path / "d" / "credentials.json").read_text())
     batch = boto3.client(
-        "batch", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-        aws_access_key_id=saved["AccessKeyId"], aws_secret_access_key=saved["SecretAccessKey"],
+        "batch",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=saved["AccessKeyId"],
+        aws_secret_access_key=saved["SecretAccessKey"],
     )
-    batch.create_compute_environment(computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=1)
-    batch.create_job_queue(jobQueueName="q", priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}])
-    batch.register_job_definition(jobDefinitionName="wait", type="container", containerProperties={"command": ["sleep", "60"]})
+    batch.create_compute_environment(
+        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=1
+    )
+    batch.create_job_queue(
+        jobQueueName="q",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="wait", type="container", containerProperties={"command": ["sleep", "60"]}
+    )
     job_id = batch.submit_job(jobName="long", jobQueue="q", jobDefinition="wait")["jobId"]
     deadline = time.monotonic() + 30
     while batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] != "RUNNING":
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.1)
     second = subprocess.run(
-        [sys.executable, "-m", "s3batch", "up", "--data-dir", str(tmp_path / "d"), "--port", str(free_port()), "--stack", str(stack)],
-        capture_output=True, text=True, env=clean_env, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "s3batch",
+            "up",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(free_port()),
+            "--stack",
+            str(stack),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
     )
     assert second.returncode == 1, second.stdout + second.stderr
     assert f"{tmp_path / 'd'} is in use by another s3batch up (pid {first.pid})" in second.stderr

@@ -17,15 +17,31 @@ def test_jobs_list_shows_the_newest_and_counts_the_rest(tmp_path: Path) -> None:
     try:
         batch = services.batch
         batch.create_compute_environment(
-            {"computeEnvironmentName": "ce", "type": "UNMANAGED", "unmanagedvCpus": 2, "state": "DISABLED"}
+            {
+                "computeEnvironmentName": "ce",
+                "type": "UNMANAGED",
+                "unmanagedvCpus": 2,
+                "state": "DISABLED",
+            }
         )
         batch.create_job_queue(
-            {"jobQueueName": "q", "priority": 1, "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "ce"}]}
+            {
+                "jobQueueName": "q",
+                "priority": 1,
+                "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "ce"}],
+            }
         )
         batch.register_job_definition(
-            {"jobDefinitionName": "d", "type": "container", "containerProperties": {"command": ["true"]}}
+            {
+                "jobDefinitionName": "d",
+                "type": "container",
+                "containerProperties": {"command": ["true"]},
+            }
         )
-        ids = [batch.submit_job({"jobName": f"job-{i}", "jobQueue": "q", "jobDefinition": "d"}).id for i in range(7)]
+        ids = [
+            batch.submit_job({"jobName": f"job-{i}", "jobQueue": "q", "jobDefinition": "d"}).id
+            for i in range(7)
+        ]
     finally:
         db.close()
     result = CliRunner().invoke(jobs, ["list", "--data-dir", str(tmp_path), "--limit", "3"])

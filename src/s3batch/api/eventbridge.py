@@ -55,7 +55,12 @@ def _page(names: list[str], params: JsonObject) -> tuple[slice, str | None]:
 
 
 def _rule(rule: Rule) -> JsonObject:
-    out: JsonObject = {"Name": rule.name, "Arn": rule.arn, "State": rule.state, "EventBusName": rule.bus}
+    out: JsonObject = {
+        "Name": rule.name,
+        "Arn": rule.arn,
+        "State": rule.state,
+        "EventBusName": rule.bus,
+    }
     if rule.matches_events:
         out["EventPattern"] = rule.pattern
     if rule.schedule is not None:

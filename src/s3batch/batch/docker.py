@@ -46,7 +46,9 @@ def docker_argv(launch: Launch) -> list[str]:
     return [*argv, launch.image, *launch.argv]
 
 
-def engine_available(run: Callable[..., subprocess.CompletedProcess[bytes]] = subprocess.run) -> bool:
+def engine_available(
+    run: Callable[..., subprocess.CompletedProcess[bytes]] = subprocess.run,
+) -> bool:
     """Whether a Docker engine answers (``docker info``)."""
     if shutil.which(DOCKER) is None:
         return False
@@ -61,7 +63,9 @@ class DockerRunner(ProcessRunner):
 
     def __init__(self, clock: Clock, on_exit: Callable[[], None] = lambda: None) -> None:
         if not engine_available():
-            raise ConfigError("S3BATCH_EXECUTOR=docker, but no Docker engine answers `docker info` here")
+            raise ConfigError(
+                "S3BATCH_EXECUTOR=docker, but no Docker engine answers `docker info` here"
+            )
         super().__init__(clock, on_exit)
 
     def start(self, launch: Launch, sink: LogSink) -> ProcessHandle:

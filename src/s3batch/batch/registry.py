@@ -189,7 +189,9 @@ class Registry:
         queue = self.job_queue(reference)
         if queue.state != "DISABLED":
             raise fail(f"JobQueue {queue.name} must be DISABLED before it is deleted")
-        live = [s for s in JobStatus if s not in TERMINAL]  # filtered in SQL: a queue's history is long
+        live = [
+            s for s in JobStatus if s not in TERMINAL
+        ]  # filtered in SQL: a queue's history is long
         unfinished = [job.id for job in store.list_jobs(self.db.conn, queue.name, live)]
         with self.db.transaction() as conn:
             store.delete_job_queue(conn, queue.name)

@@ -91,8 +91,18 @@ class JobEnvironment:
         c = job.container
         own = {name for name, _ in c.environment} | {name for name, _ in c.secrets}
         return Launch(
-            job.id, attempt, c.command, self.variables(job, attempt), log_group, log_stream,
-            self.workdir, c.image, c.vcpus, c.memory, c.secrets, frozenset(self.base) - own,
+            job.id,
+            attempt,
+            c.command,
+            self.variables(job, attempt),
+            log_group,
+            log_stream,
+            self.workdir,
+            c.image,
+            c.vcpus,
+            c.memory,
+            c.secrets,
+            frozenset(self.base) - own,
         )
 
     def with_secrets(self, launch: Launch) -> Launch:

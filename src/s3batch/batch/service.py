@@ -162,7 +162,12 @@ class BatchService(Registry):
         return store.list_jobs(self.db.conn, name, None if status is None else [status])
 
     def newest_jobs(
-        self, where: Mapping[str, object], limit: int, *, after_seq: int | None = None, offset: int = 0
+        self,
+        where: Mapping[str, object],
+        limit: int,
+        *,
+        after_seq: int | None = None,
+        offset: int = 0,
     ) -> list[tuple[int, Job]]:
         """Up to ``limit`` jobs matching ``where`` (the filters :func:`store.page_jobs` takes),
         newest first, each with its seq: the cursor to pass as ``after_seq`` for the next ones.

@@ -28,10 +28,15 @@ def _container_overrides(overrides: Json) -> Json:
     mapped: Json = {}
     for key, value in overrides.items():
         if key == "Environment":
-            mapped["environment"] = [{"name": e.get("Name", e.get("name")), "value": e.get("Value", e.get("value"))} for e in value]
+            mapped["environment"] = [
+                {"name": e.get("Name", e.get("name")), "value": e.get("Value", e.get("value"))}
+                for e in value
+            ]
         elif key in ("Vcpus", "Memory"):
             kind = "VCPU" if key == "Vcpus" else "MEMORY"
-            mapped.setdefault("resourceRequirements", []).append({"type": kind, "value": str(value)})
+            mapped.setdefault("resourceRequirements", []).append(
+                {"type": kind, "value": str(value)}
+            )
         elif key == "ResourceRequirements":
             mapped.setdefault("resourceRequirements", []).extend(
                 {"type": r["Type"], "value": str(r["Value"])} for r in value
@@ -45,19 +50,29 @@ def submit_request(target: Json, payload: Json) -> Json:
     """The SubmitJob request a delivery makes."""
     params = target.get("BatchParameters") or {}
     if "JobDefinition" not in params or "JobName" not in params:
-        raise ClientException("A Batch target needs BatchParameters with JobDefinition and JobName.")
-    request: Json = {"jobName": params["JobName"], "jobQueue": queue_of(target["Arn"]), "jobDefinition": params["JobDefinition"]}
+        raise ClientException(
+            "A Batch target needs BatchParameters with JobDefinition and JobName."
+        )
+    request: Json = {
+        "jobName": params["JobName"],
+        "jobQueue": queue_of(target["Arn"]),
+        "jobDefinition": params["JobDefinition"],
+    }
     if "Size" in (params.get("ArrayProperties") or {}):
         request["arrayProperties"] = {"size": params["ArrayProperties"]["Size"]}
     if "Attempts" in (params.get("RetryStrategy") or {}):
         request["retryStrategy"] = {"attempts": params["RetryStrategy"]["Attempts"]}
     if isinstance(payload, dict):
         if isinstance(payload.get("Parameters"), dict):
-            request["parameters"] = {k: v if isinstance(v, str) else str(v) for k, v in payload["Parameters"].items()}
+            request["parameters"] = {
+                k: v if isinstance(v, str) else str(v) for k, v in payload["Parameters"].items()
+            }
         if isinstance(payload.get("ContainerOverrides"), dict):
             request["containerOverrides"] = _container_overrides(payload["ContainerOverrides"])
         if isinstance(payload.get("DependsOn"), list):
-            request["dependsOn"] = [{"jobId": d["JobId"]} for d in payload["DependsOn"] if "JobId" in d]
+            request["dependsOn"] = [
+                {"jobId": d["JobId"]} for d in payload["DependsOn"] if "JobId" in d
+            ]
     return request
 
 
@@ -71,8 +86,14 @@ class BatchJobTarget:
 
     def deliver(self, event: Json, target: Json, payload: Json, delivery_id: str) -> str:
         """Submit (once per delivery id) and return the job's id."""
-        trigger = {"eventId": event.get("id"), "deliveryId": delivery_id, "source": event.get("source"),
-                   "detailType": event.get("detail-type")}
-        job = self.service.submit_job(submit_request(target, payload), idempotency_key=delivery_id, trigger=trigger)
+        trigger = {
+            "eventId": event.get("id"),
+            "deliveryId": delivery_id,
+            "source": event.get("source"),
+            "detailType": event.get("detail-type"),
+        }
+        job = self.service.submit_job(
+            submit_request(target, payload), idempotency_key=delivery_id, trigger=trigger
+        )
         self.on_submit()
         return f"job {job.id}"

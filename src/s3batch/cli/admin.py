@@ -40,8 +40,19 @@ def jobs() -> None:
 @jobs.command("list")
 @data_dir_option
 @click.option("--queue", default=None, help="Only jobs of this job queue (name or ARN).")
-@click.option("--status", type=click.Choice([s.value for s in JobStatus]), default=None, help="Only jobs in this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=LIST_LIMIT, show_default=True, help="Show at most this many (the newest).")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in JobStatus]),
+    default=None,
+    help="Only jobs in this status.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=LIST_LIMIT,
+    show_default=True,
+    help="Show at most this many (the newest).",
+)
 def jobs_list(data_dir: Path | None, queue: str | None, status: str | None, limit: int) -> None:
     """List jobs, newest first (array children too), at most --limit of them."""
     db, services = open_data_dir(data_dir)
@@ -58,7 +69,9 @@ def jobs_list(data_dir: Path | None, queue: str | None, status: str | None, limi
         db.close()
     click.echo(f"{'JOB ID':<38}{'NAME':<20}{'STATUS':<11}{'CREATED':<21}REASON")
     for job in found:
-        click.echo(f"{job.id:<38}{job.name[:19]:<20}{job.status:<11}{_when(job.created_at):<21}{job.status_reason or ''}")
+        click.echo(
+            f"{job.id:<38}{job.name[:19]:<20}{job.status:<11}{_when(job.created_at):<21}{job.status_reason or ''}"
+        )
     if total > len(found):
         click.echo(f"({total - len(found)} older job(s) not shown: --limit {total} shows them all)")
 
@@ -82,7 +95,9 @@ def jobs_describe(data_dir: Path | None, job_id: str) -> None:
 @click.option("--queue", required=True, help="The job queue (name or ARN).")
 @click.option("--definition", required=True, help="The job definition: name, name:revision or ARN.")
 @click.option("--name", required=True, help="The job's name.")
-@click.option("--parameter", "-p", multiple=True, help="A Ref:: parameter, NAME=VALUE (repeatable).")
+@click.option(
+    "--parameter", "-p", multiple=True, help="A Ref:: parameter, NAME=VALUE (repeatable)."
+)
 @click.argument("command", nargs=-1)
 def jobs_submit(
     data_dir: Path | None,
@@ -191,8 +206,13 @@ def stack_validate(file: Path) -> None:
     """Check a stack file; errors name the resource and the field."""
     parsed = load(file, os.environ)
     counts = {
-        "buckets": len(parsed.buckets), "trails": len(parsed.trails), "secrets": len(parsed.secrets),
-        "compute environments": len(parsed.compute_environments), "job queues": len(parsed.job_queues),
-        "job definitions": len(parsed.job_definitions), "rules": len(parsed.rules), "tables": len(parsed.tables),
+        "buckets": len(parsed.buckets),
+        "trails": len(parsed.trails),
+        "secrets": len(parsed.secrets),
+        "compute environments": len(parsed.compute_environments),
+        "job queues": len(parsed.job_queues),
+        "job definitions": len(parsed.job_definitions),
+        "rules": len(parsed.rules),
+        "tables": len(parsed.tables),
     }
     click.echo(f"{file}: valid (" + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + ")")

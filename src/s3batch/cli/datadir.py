@@ -27,5 +27,7 @@ def open_data_dir(data_dir: Path | None) -> tuple[Database, Services]:
     """Open an existing data dir's state. Raises ConfigError when there is none."""
     settings = Settings.load(os.environ, data_dir=data_dir)
     if not (settings.data_dir / "state.db").exists():
-        raise ConfigError(f"no s3batch state in {settings.data_dir} (start one with: s3batch up --data-dir DIR)")
+        raise ConfigError(
+            f"no s3batch state in {settings.data_dir} (start one with: s3batch up --data-dir DIR)"
+        )
     return open_state(settings)

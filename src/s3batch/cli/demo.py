@@ -34,7 +34,18 @@ BUCKET, KEY = "s3-eventbridge-batch", "sample-data.txt"
 
 def sample_persons(rows: int = 50, seed: int = 0) -> bytes:
     """A persons file in the tutorial's shape: id, email, state, postal, address (CSV, no header)."""
-    first = ["ada", "grace", "alan", "edsger", "barbara", "donald", "frances", "ken", "radia", "tim"]
+    first = [
+        "ada",
+        "grace",
+        "alan",
+        "edsger",
+        "barbara",
+        "donald",
+        "frances",
+        "ken",
+        "radia",
+        "tim",
+    ]
     states = ["CA", "NY", "TX", "WA", "MA", "IL", "OR", "CO"]
     streets = ["Main St", "Oak Ave", "Pine Rd", "Maple Dr", "Cedar Ln", "Elm St"]
     lines = []
@@ -43,7 +54,9 @@ def sample_persons(rows: int = 50, seed: int = 0) -> bytes:
         name = first[n % len(first)]
         postal = 10000 + (n * 7919) % 89999
         address = f"{100 + n} {streets[n % len(streets)]}, Springfield"
-        lines.append(f"P{n:05d},{name}.{n}@example.com,{states[n % len(states)]},{postal},\"{address}\"")
+        lines.append(
+            f'P{n:05d},{name}.{n}@example.com,{states[n % len(states)]},{postal},"{address}"'
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -69,7 +82,11 @@ def job_log(data_dir: Path, job: Job) -> list[str]:
     db, services = open_state(Settings.load(os.environ, data_dir=data_dir))
     try:
         stream = job.container.log_stream_name
-        page = services.logs.get_log_events("/aws/batch/job", stream, start_from_head=True) if stream else None
+        page = (
+            services.logs.get_log_events("/aws/batch/job", stream, start_from_head=True)
+            if stream
+            else None
+        )
         return [e.message for e in page.events] if page else []
     finally:
         db.close()
@@ -79,9 +96,14 @@ def table_rows(secret: dict[str, Any], table: str) -> list[tuple[Any, ...]]:
     """Every row of ``table`` in the database a target secret names, ordered by the first column."""
     if secret["engine"] == "duckdb":
         with duckdb.connect(secret["path"], read_only=True) as conn:
-            return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()]
+            return [
+                tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+            ]
     conninfo = psycopg.conninfo.make_conninfo(
-        host=secret["host"], port=secret["port"], user=secret["username"], password=secret["password"],
+        host=secret["host"],
+        port=secret["port"],
+        user=secret["username"],
+        password=secret["password"],
         dbname=secret["dbname"],
     )
     with psycopg.connect(conninfo) as conn:
@@ -92,7 +114,9 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
     """Start a server, upload the persons file, watch the job load it, show the tables."""
     data_dir = Path(tempfile.mkdtemp(prefix="s3batch-demo-"))
     server = ChildServer(data_dir)
-    say(f"1. s3batch up on {server.endpoint} (throwaway data dir {data_dir}, embedded PostgreSQL + DuckDB)")
+    say(
+        f"1. s3batch up on {server.endpoint} (throwaway data dir {data_dir}, embedded PostgreSQL + DuckDB)"
+    )
     server.start(timeout=120)
     try:
         config = Config(retries={"max_attempts": 1})
@@ -101,7 +125,9 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
         body = sample_persons()
         say(f"2. aws s3 cp sample-data.txt s3://{BUCKET}/{KEY}   ({len(body)} bytes, 50 persons)")
         s3.put_object(Bucket=BUCKET, Key=KEY, Body=body)
-        say("3. CloudTrail logs the PutObject, rule S3-Source-Batch-Target matches it, a Batch job is submitted")
+        say(
+            "3. CloudTrail logs the PutObject, rule S3-Source-Batch-Target matches it, a Batch job is submitted"
+        )
         job = wait_for_job(data_dir, set())
         say(f"4. job {job.id} ({job.name}) on queue {job.queue}: {job.status}")
         say("   job log:")
@@ -110,7 +136,9 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
         for secret_id in ("RDS-credentials", "Redshift-credentials"):
             secret = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
             rows = table_rows(secret, "persons")
-            say(f"5. {secret_id} ({secret['engine']}): persons has {len(rows)} rows, first {rows[0] if rows else None}")
+            say(
+                f"5. {secret_id} ({secret['engine']}): persons has {len(rows)} rows, first {rows[0] if rows else None}"
+            )
         if job.status != "SUCCEEDED":
             raise RuntimeError(f"the load job failed: {job.status_reason}")
     finally:

@@ -82,10 +82,16 @@ def cli(verbose: bool) -> None:
     help="How jobs run: local processes, or `docker run` of the definition's image [default: process]",
 )
 def up(
-    stack_file: Path | None, data_dir: Path | None, host: str | None, port: int | None, executor: str | None
+    stack_file: Path | None,
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    executor: str | None,
 ) -> None:
     """Run every service on one port until interrupted."""
-    settings = _settings(stack_file=stack_file, data_dir=data_dir, host=host, port=port, executor=executor)
+    settings = _settings(
+        stack_file=stack_file, data_dir=data_dir, host=host, port=port, executor=executor
+    )
     serve(settings, click.echo)
 
 
@@ -108,7 +114,13 @@ def demo(keep: bool) -> None:
     run_demo(click.echo, keep=keep)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@cli.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    }
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def load(args: tuple[str, ...]) -> None:
     """The loader job: load an S3 object into tables (s3batch load --help).

@@ -166,7 +166,9 @@ class EventBus:
         """One rule. Raises ResourceNotFoundException."""
         found = store.get_rule(self.db.conn, bus_name(bus), name)
         if found is None:
-            raise ResourceNotFoundException(f"Rule {name} does not exist on EventBus {bus_name(bus)}.")
+            raise ResourceNotFoundException(
+                f"Rule {name} does not exist on EventBus {bus_name(bus)}."
+            )
         return found
 
     def delete_rule(self, name: str, bus: str | None = None, force: bool = False) -> None:
@@ -182,7 +184,9 @@ class EventBus:
     def rule_names_by_target(self, target_arn: str, bus: str | None = None) -> list[str]:
         """Names of the rules of a bus with a target of this ARN (ListRuleNamesByTarget)."""
         return [
-            r.name for r in self.rules(bus_name(bus)) if any(t["Arn"] == target_arn for t in r.targets)
+            r.name
+            for r in self.rules(bus_name(bus))
+            if any(t["Arn"] == target_arn for t in r.targets)
         ]
 
     def set_state(self, name: str, bus: str | None, state: str) -> Rule:
@@ -202,7 +206,9 @@ class EventBus:
             kept = {t["Id"]: t for t in rule.targets}
             kept.update({t["Id"]: dict(t) for t in good})
             if len(kept) > MAX_TARGETS:
-                raise LimitExceededException(f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS}).")
+                raise LimitExceededException(
+                    f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS})."
+                )
             return replace(rule, targets=tuple(kept.values()))
 
         self._update(name, bus, merged)
@@ -212,14 +218,18 @@ class EventBus:
         """Remove targets by Id (unknown ids are ignored, as on AWS)."""
         gone = set(ids)
         self._update(
-            name, bus, lambda r: replace(r, targets=tuple(t for t in r.targets if t["Id"] not in gone))
+            name,
+            bus,
+            lambda r: replace(r, targets=tuple(t for t in r.targets if t["Id"] not in gone)),
         )
 
     def _update(self, name: str, bus: str | None, change: Callable[[Rule], Rule]) -> Rule:
         with self.db.transaction() as conn:
             found = store.get_rule(conn, bus_name(bus), name)
             if found is None:
-                raise ResourceNotFoundException(f"Rule {name} does not exist on EventBus {bus_name(bus)}.")
+                raise ResourceNotFoundException(
+                    f"Rule {name} does not exist on EventBus {bus_name(bus)}."
+                )
             updated = change(found)
             store.put_rule(conn, updated)
         return updated
@@ -253,7 +263,9 @@ class EventBus:
             raise ResourceNotFoundException(f"Event bus {name} does not exist.")
         return name
 
-    def test_event_pattern(self, pattern: str | Mapping[str, Any], event: str | Mapping[str, Any]) -> bool:
+    def test_event_pattern(
+        self, pattern: str | Mapping[str, Any], event: str | Mapping[str, Any]
+    ) -> bool:
         """Whether the pattern matches the event (TestEventPattern); see :func:`test_event_pattern`."""
         return test_event_pattern(pattern, event)
 
@@ -281,7 +293,12 @@ class EventBus:
             letter = store.get_dead_letter(conn, letter_id)
             if letter is None or not store.mark_replayed(conn, letter_id, now):
                 raise DeadLetterNotFound(f"No dead letter {letter_id} waiting to be replayed.")
-            store.add_retry(conn, Retry(0, letter.bus, letter.rule, letter.target_id, letter.event, now, 0, now, None))
+            store.add_retry(
+                conn,
+                Retry(
+                    0, letter.bus, letter.rule, letter.target_id, letter.event, now, 0, now, None
+                ),
+            )
         logger.info("replaying dead letter %s", letter_id, extra={"action": "replay"})
         self.after_write()
         return letter
@@ -301,10 +318,14 @@ def _rule_definition(bus: str, request: Json) -> tuple[str, str | None, dict[str
     """The pattern text ("" for none), ScheduleExpression and tags of a PutRule request, checked."""
     pattern, schedule = request.get("EventPattern"), request.get("ScheduleExpression") or None
     if pattern is None and schedule is None:
-        raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+        raise ValidationException(
+            "Parameter(s) EventPattern or ScheduleExpression must be specified."
+        )
     if schedule is not None:
         if bus != DEFAULT_BUS:
-            raise ValidationException("ScheduleExpression is supported only on the default event bus.")
+            raise ValidationException(
+                "ScheduleExpression is supported only on the default event bus."
+            )
         parse_schedule(schedule)
     if request.get("State", "ENABLED") not in STATES:
         raise ValidationException(f"Parameter State is not valid: use one of {', '.join(STATES)}.")
@@ -320,12 +341,18 @@ def check_target(target: Mapping[str, Any]) -> None:
     Raises:
         ValidationException: the target is not valid.
     """
-    if not isinstance(target.get("Id"), str) or not target["Id"] or not isinstance(target.get("Arn"), str):
+    if (
+        not isinstance(target.get("Id"), str)
+        or not target["Id"]
+        or not isinstance(target.get("Arn"), str)
+    ):
         raise ValidationException("Each target needs an Id and an Arn.")
     validate_target_input(target)
     RetryPolicy.of(target)
     dlq = target.get("DeadLetterConfig")
-    if dlq is not None and not (isinstance(dlq, Mapping) and isinstance(dlq.get("Arn"), str) and dlq["Arn"]):
+    if dlq is not None and not (
+        isinstance(dlq, Mapping) and isinstance(dlq.get("Arn"), str) and dlq["Arn"]
+    ):
         raise ValidationException(f"DeadLetterConfig of target {target['Id']} needs an Arn.")
 
 

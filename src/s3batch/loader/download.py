@@ -150,7 +150,9 @@ class Download:
             if now - last >= PROGRESS_SECONDS:
                 last, seconds = now, now - started
                 if scan is None:  # rows are counted when they are checked
-                    self._echo(f"downloaded {human_size(size)} ({human_size(int(size / seconds))}/s)")
+                    self._echo(
+                        f"downloaded {human_size(size)} ({human_size(int(size / seconds))}/s)"
+                    )
                 else:
                     self._echo(f"downloaded {scan.rows:,} rows ({scan.rows / seconds:,.0f} rows/s)")
             yield piece

@@ -194,13 +194,17 @@ class Logs:
         conn, stream_id = self.db.conn, row["id"]
         if direction == "f":
             events = _fit(
-                store.events_from(conn, stream_id, position, limit, (start_time, end_time), forward=True)
+                store.events_from(
+                    conn, stream_id, position, limit, (start_time, end_time), forward=True
+                )
             )
             if not events:
                 return EventPage([], stream_token("f", position), stream_token("b", position + 1))
         else:
             newest_first = _fit(
-                store.events_from(conn, stream_id, position, limit, (start_time, end_time), forward=False)
+                store.events_from(
+                    conn, stream_id, position, limit, (start_time, end_time), forward=False
+                )
             )
             events = newest_first[::-1]
             if not events:

@@ -56,7 +56,11 @@ def decode_token(token: str) -> Cursor:
 
 def _rolls_up(key: str, prefix: str, delimiter: str) -> bool:
     """Whether ``key`` is itself a common prefix of this listing (a v1 NextMarker can be one)."""
-    return bool(delimiter) and key.endswith(delimiter) and key.find(delimiter, len(prefix)) == len(key) - len(delimiter)
+    return (
+        bool(delimiter)
+        and key.endswith(delimiter)
+        and key.find(delimiter, len(prefix)) == len(key) - len(delimiter)
+    )
 
 
 def _start(prefix: str, delimiter: str, after: str | None, token: str | None) -> Cursor:

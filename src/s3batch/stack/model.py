@@ -152,7 +152,9 @@ def _rule(item: Doc, where: str) -> Doc:
     if "EventPattern" not in item and "ScheduleExpression" not in item:
         raise ConfigError(f"{where}: 'EventPattern' or 'ScheduleExpression' is required")
     rule = dict(item)
-    if isinstance(rule.get("EventPattern"), dict):  # YAML may spell the pattern out; AWS takes JSON text
+    if isinstance(
+        rule.get("EventPattern"), dict
+    ):  # YAML may spell the pattern out; AWS takes JSON text
         rule["EventPattern"] = json.dumps(rule["EventPattern"])
     check("events", "PutRule", {k: v for k, v in rule.items() if k != "Targets"}, where)
     check("events", "PutTargets", {"Targets": rule.get("Targets", [])}, where)

@@ -42,11 +42,20 @@ def _enum_errors(shape: Shape, value: Any, path: str) -> list[str]:
     """botocore's validator leaves enums unchecked; AWS rejects a value outside one."""
     enum = getattr(shape, "enum", None)
     if enum and isinstance(value, str) and value not in enum:
-        return [f"Invalid value for parameter {path}, value: {value}, valid values: {', '.join(enum)}"]
+        return [
+            f"Invalid value for parameter {path}, value: {value}, valid values: {', '.join(enum)}"
+        ]
     if isinstance(shape, StructureShape) and isinstance(value, dict):
-        return [e for k, v in value.items() if k in shape.members for e in _enum_errors(shape.members[k], v, f"{path}.{k}".lstrip("."))]
+        return [
+            e
+            for k, v in value.items()
+            if k in shape.members
+            for e in _enum_errors(shape.members[k], v, f"{path}.{k}".lstrip("."))
+        ]
     if isinstance(shape, ListShape) and isinstance(value, list):
-        return [e for i, v in enumerate(value) for e in _enum_errors(shape.member, v, f"{path}[{i}]")]
+        return [
+            e for i, v in enumerate(value) for e in _enum_errors(shape.member, v, f"{path}[{i}]")
+        ]
     return []
 
 

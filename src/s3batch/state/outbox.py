@@ -67,12 +67,16 @@ def ack(conn: sqlite3.Connection, ids: list[int], now: datetime) -> None:
 
 def release(conn: sqlite3.Connection, ids: list[int]) -> None:
     """Hand claimed events back at once (their consumer failed before acting on them)."""
-    conn.executemany("UPDATE outbox SET claimed_at = NULL WHERE id = ? AND acked_at IS NULL", [(i,) for i in ids])
+    conn.executemany(
+        "UPDATE outbox SET claimed_at = NULL WHERE id = ? AND acked_at IS NULL", [(i,) for i in ids]
+    )
 
 
 def prune(conn: sqlite3.Connection, before: datetime) -> int:
     """Delete events acknowledged before ``before`` (their effects are recorded elsewhere)."""
-    cursor = conn.execute("DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?", (_iso(before),))
+    cursor = conn.execute(
+        "DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?", (_iso(before),)
+    )
     return cursor.rowcount
 
 

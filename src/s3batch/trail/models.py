@@ -39,7 +39,10 @@ class Trail:
             EventSelector(
                 s.get("ReadWriteType", "All"),
                 bool(s.get("IncludeManagementEvents", True)),
-                tuple(DataResource(d["Type"], tuple(d.get("Values", []))) for d in s.get("DataResources", [])),
+                tuple(
+                    DataResource(d["Type"], tuple(d.get("Values", [])))
+                    for d in s.get("DataResources", [])
+                ),
             )
             for s in request.get("EventSelectors", [])
         )
@@ -53,7 +56,9 @@ class Trail:
                 {
                     "ReadWriteType": s.read_write_type,
                     "IncludeManagementEvents": s.include_management_events,
-                    "DataResources": [{"Type": d.type, "Values": list(d.values)} for d in s.data_resources],
+                    "DataResources": [
+                        {"Type": d.type, "Values": list(d.values)} for d in s.data_resources
+                    ],
                 }
                 for s in self.selectors
             ],

@@ -27,7 +27,11 @@ def _user_identity(call: Json, account: str) -> Json:
 
 
 def _request_parameters(call: Json) -> Json:
-    params: Json = {"bucketName": call["bucket"], "Host": call.get("host") or "127.0.0.1", "key": call["key"]}
+    params: Json = {
+        "bucketName": call["bucket"],
+        "Host": call.get("host") or "127.0.0.1",
+        "key": call["key"],
+    }
     if call.get("uploadId"):
         params["uploadId"] = call["uploadId"]
     if call.get("source"):

@@ -13,11 +13,16 @@ def _resource_selects(resource: DataResource, bucket: str, key: str) -> bool:
     if resource.type != _S3_OBJECT:
         return False
     arn = f"arn:aws:s3:::{bucket}/{key}"
-    return any(v in _ALL_BUCKETS or (v.startswith("arn:aws:s3:::") and arn.startswith(v)) for v in resource.values)
+    return any(
+        v in _ALL_BUCKETS or (v.startswith("arn:aws:s3:::") and arn.startswith(v))
+        for v in resource.values
+    )
 
 
 def _selector_selects(selector: EventSelector, bucket: str, key: str, read_only: bool) -> bool:
-    wanted = {"All": True, "ReadOnly": read_only, "WriteOnly": not read_only}.get(selector.read_write_type, False)
+    wanted = {"All": True, "ReadOnly": read_only, "WriteOnly": not read_only}.get(
+        selector.read_write_type, False
+    )
     return wanted and any(_resource_selects(r, bucket, key) for r in selector.data_resources)
 
 

@@ -65,14 +65,24 @@ class Trails:
             outbox.ack(conn, [c.id for c in calls], now)
         return len(calls)
 
-    def _log(self, conn: sqlite3.Connection, call: Json, trails: list[Trail], now: datetime) -> None:
+    def _log(
+        self, conn: sqlite3.Connection, call: Json, trails: list[Trail], now: datetime
+    ) -> None:
         chosen = [t for t in trails if selects(t, call["bucket"], call["key"], read_only=False)]
         if not chosen:
             return
         record = cloudtrail_record(call, self.account_id)
         store.add_record(conn, record)
-        outbox.append(conn, BUS_TOPIC, {"bus": "default", "event": bus_event(record, self.account_id)}, now)
-        logger.debug("logged %s s3://%s/%s", call["eventName"], call["bucket"], call["key"], extra={"action": "trail"})
+        outbox.append(
+            conn, BUS_TOPIC, {"bus": "default", "event": bus_event(record, self.account_id)}, now
+        )
+        logger.debug(
+            "logged %s s3://%s/%s",
+            call["eventName"],
+            call["bucket"],
+            call["key"],
+            extra={"action": "trail"},
+        )
 
     def lookup(
         self,
@@ -88,7 +98,11 @@ class Trails:
             chunk = store.records_before(self.db.conn, before, SCAN_CHUNK)
             for pos, record in chunk:
                 when = event_time(record)
-                if (start is None or when >= start) and (end is None or when <= end) and test(record):
+                if (
+                    (start is None or when >= start)
+                    and (end is None or when <= end)
+                    and test(record)
+                ):
                     if len(found) == limit:
                         return found, before
                     found.append(record)

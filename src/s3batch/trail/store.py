@@ -19,7 +19,10 @@ def put_trail(conn: sqlite3.Connection, trail: Trail) -> None:
 
 def trails(conn: sqlite3.Connection) -> list[Trail]:
     """Every trail, by name."""
-    return [Trail.from_request(json.loads(r["request"]), r["arn"]) for r in conn.execute("SELECT * FROM trails ORDER BY name")]
+    return [
+        Trail.from_request(json.loads(r["request"]), r["arn"])
+        for r in conn.execute("SELECT * FROM trails ORDER BY name")
+    ]
 
 
 def add_record(conn: sqlite3.Connection, record: Json) -> None:
@@ -27,8 +30,12 @@ def add_record(conn: sqlite3.Connection, record: Json) -> None:
     conn.execute(
         "INSERT INTO trail_events (event_id, event_time, event_name, bucket, key, record) VALUES (?, ?, ?, ?, ?, ?)",
         (
-            record["eventID"], record["eventTime"], record["eventName"], record["requestParameters"]["bucketName"],
-            record["requestParameters"]["key"], json.dumps(record),
+            record["eventID"],
+            record["eventTime"],
+            record["eventName"],
+            record["requestParameters"]["bucketName"],
+            record["requestParameters"]["key"],
+            json.dumps(record),
         ),
     )
 
@@ -39,7 +46,9 @@ def recent_records(conn: sqlite3.Connection, limit: int = 50) -> list[Json]:
     return [json.loads(r["record"]) for r in rows]
 
 
-def records_before(conn: sqlite3.Connection, before: int | None, limit: int) -> list[tuple[int, Json]]:
+def records_before(
+    conn: sqlite3.Connection, before: int | None, limit: int
+) -> list[tuple[int, Json]]:
     """Up to ``limit`` records logged before position ``before`` (all when None), newest first, with their positions."""
     rows = conn.execute(
         "SELECT rowid AS pos, record FROM trail_events WHERE rowid < ? ORDER BY rowid DESC LIMIT ?",

@@ -50,7 +50,9 @@ class Guard:
         self.access = access
         self.render = render
 
-    def __call__(self, handler: Handler, open_page: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def __call__(
+        self, handler: Handler, open_page: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         """The guarded endpoint."""
 
         async def endpoint(request: Request) -> Response:
@@ -63,17 +65,26 @@ class Guard:
             refused = await self._refuse(request, browser, user, open_page)
             response = refused or await _call(handler, request)
             if fresh:
-                response.set_cookie(BROWSER_COOKIE, fresh, httponly=True, samesite="strict", path=PREFIX)
+                response.set_cookie(
+                    BROWSER_COOKIE, fresh, httponly=True, samesite="strict", path=PREFIX
+                )
             return response
 
         return endpoint
 
-    async def _refuse(self, request: Request, browser: str | None, user: str | None, open_page: bool) -> Response | None:
+    async def _refuse(
+        self, request: Request, browser: str | None, user: str | None, open_page: bool
+    ) -> Response | None:
         if not self.access.host_ok(request.headers.get("host", "")):
-            return Response("the dashboard answers loopback names only (bind --host to sign in from elsewhere)", 421)
+            return Response(
+                "the dashboard answers loopback names only (bind --host to sign in from elsewhere)",
+                421,
+            )
         if self.access.login_required and user is None and not open_page:
             if request.method == "GET":
-                target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
+                target = quote(
+                    request.url.path + ("?" + request.url.query if request.url.query else "")
+                )
                 return RedirectResponse(f"{PREFIX}/login?next={target}", 303)
             return Response("sign in first", 401)
         if request.method != "POST":
@@ -83,10 +94,17 @@ class Guard:
             body = await request.body()
             if len(body) > MAX_FORM:
                 return Response("form too large", 413)
-            request.state.form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            request.state.form = dict(
+                parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            )
         token = request.state.form.get("csrf") or request.headers.get("x-csrf-token")
         if not self.access.csrf_ok(browser, token):
-            return self.render.page(request, "error.html", 403, message="The form expired (CSRF check failed): reload the page and try again.")
+            return self.render.page(
+                request,
+                "error.html",
+                403,
+                message="The form expired (CSRF check failed): reload the page and try again.",
+            )
         return None
 
 
@@ -105,7 +123,9 @@ class Login:
 
     def form(self, request: Request) -> Response:
         """The sign-in form."""
-        return self.render.page(request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
+        return self.render.page(
+            request, "login.html", next=_safe_next(request.query_params.get("next")), error=None
+        )
 
     def submit(self, request: Request) -> Response:
         """POST: check the key pair and set the session cookie."""
@@ -113,9 +133,13 @@ class Login:
         akid, secret = form.get("access_key_id", ""), form.get("secret_access_key", "")
         target = _safe_next(form.get("next"))
         if not self.access.check_key(akid, secret):
-            return self.render.page(request, "login.html", 401, next=target, error="Unknown key or wrong secret.")
+            return self.render.page(
+                request, "login.html", 401, next=target, error="Unknown key or wrong secret."
+            )
         response = RedirectResponse(target, 303)
-        response.set_cookie(SESSION_COOKIE, self.access.session(akid), httponly=True, samesite="strict", path=PREFIX)
+        response.set_cookie(
+            SESSION_COOKIE, self.access.session(akid), httponly=True, samesite="strict", path=PREFIX
+        )
         return response
 
     def logout(self, request: Request) -> Response:
@@ -126,10 +150,16 @@ class Login:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith(PREFIX + "/") and "//" not in target else PREFIX + "/"
+    return (
+        target
+        if target and target.startswith(PREFIX + "/") and "//" not in target
+        else PREFIX + "/"
+    )
 
 
-def dashboard_app(services: Services, credentials: Iterable[Credentials], host: str, region: str) -> Starlette:
+def dashboard_app(
+    services: Services, credentials: Iterable[Credentials], host: str, region: str
+) -> Starlette:
     """The dashboard for one server's services (mounted at :data:`PREFIX` by the API app)."""
     creds = list(credentials)
     render, access = Renderer(), Access(host, creds)

@@ -45,8 +45,12 @@ class EventPages:
         ]
         test = test or {"pattern": SAMPLE_PATTERN, "event": SAMPLE_EVENT, "result": None}
         return self.render.page(
-            request, "events.html", recent=recent, letters=self.bus.dead_letters(),
-            rules=self.bus.rules(), test=test,
+            request,
+            "events.html",
+            recent=recent,
+            letters=self.bus.dead_letters(),
+            rules=self.bus.rules(),
+            test=test,
         )
 
     def test_pattern(self, request: Request) -> Response:

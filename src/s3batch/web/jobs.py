@@ -24,7 +24,14 @@ from s3batch.web.security import Access
 #: Statuses in the order a job goes through them.
 STATUSES = [str(s) for s in JobStatus]
 #: Time-range buttons of the logs page: label → seconds.
-RANGES = {"1h": 3600, "3h": 3 * 3600, "12h": 12 * 3600, "1d": 86400, "3d": 3 * 86400, "1w": 7 * 86400}
+RANGES = {
+    "1h": 3600,
+    "3h": 3 * 3600,
+    "12h": 12 * 3600,
+    "1d": 86400,
+    "3d": 3 * 86400,
+    "1w": 7 * 86400,
+}
 #: How many recent bus events are searched for a job's trigger.
 TRIGGER_SEARCH = 1000
 
@@ -53,7 +60,9 @@ class JobPages:
             for q in sorted(self.batch.job_queues(), key=lambda q: q.name)
         ]
         in_use = self.batch.vcpus_in_use()
-        envs = [_environment(ce, in_use.get(ce.name, 0)) for ce in self.batch.compute_environments()]
+        envs = [
+            _environment(ce, in_use.get(ce.name, 0)) for ce in self.batch.compute_environments()
+        ]
         return self.render.page(
             request, "dashboard.html", totals=totals, statuses=STATUSES, queues=queues, envs=envs
         )
@@ -76,12 +85,25 @@ class JobPages:
             total, shown = 0, []
         else:
             total = self.batch.count_jobs(where)
-            shown = [j for _, j in self.batch.newest_jobs(where, PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)]
+            shown = [
+                j
+                for _, j in self.batch.newest_jobs(where, PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            ]
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         return self.render.page(
-            request, "jobs.html", jobs=shown, total=total, page=page, pages=pages,
-            queues=[x.name for x in self.batch.job_queues()], statuses=STATUSES,
-            queue=queue or "", status=status or "", name=name, since=since, ranges=list(RANGES),
+            request,
+            "jobs.html",
+            jobs=shown,
+            total=total,
+            page=page,
+            pages=pages,
+            queues=[x.name for x in self.batch.job_queues()],
+            statuses=STATUSES,
+            queue=queue or "",
+            status=status or "",
+            name=name,
+            since=since,
+            ranges=list(RANGES),
         )
 
     def _job(self, request: Request) -> Job | None:
@@ -99,11 +121,18 @@ class JobPages:
         secret = dict(job.container.secrets)
         env = [(k, self.access.mask(k, v)) for k, v in job.container.environment if k not in secret]
         return self.render.page(
-            request, "job.html", job=job, env=env, events=self.batch.job_events(job.id),
+            request,
+            "job.html",
+            job=job,
+            env=env,
+            events=self.batch.job_events(job.id),
             command=self.access.mask_text(" ".join(job.container.command)),
-            stoppable=job.status not in TERMINAL, running=job.status not in TERMINAL,
-            streams=_streams(job), trigger_event=self._trigger_event(job),
-            children=self.batch.array_children(job) if job.is_array_parent else [], definition=reference(job.definition_arn),
+            stoppable=job.status not in TERMINAL,
+            running=job.status not in TERMINAL,
+            streams=_streams(job),
+            trigger_event=self._trigger_event(job),
+            children=self.batch.array_children(job) if job.is_array_parent else [],
+            definition=reference(job.definition_arn),
         )
 
     def _trigger_event(self, job: Job) -> Any:
@@ -112,7 +141,9 @@ class JobPages:
         event_id = trigger.get("eventId") if isinstance(trigger, dict) else None
         if not event_id:
             return None
-        return next((e for e, _ in self.bus.recent_events(TRIGGER_SEARCH) if e.get("id") == event_id), None)
+        return next(
+            (e for e, _ in self.bus.recent_events(TRIGGER_SEARCH) if e.get("id") == event_id), None
+        )
 
     def stop(self, request: Request) -> Response:
         """POST: cancel or terminate a job, then back to its page."""
@@ -135,8 +166,16 @@ class JobPages:
         opts = _log_options(q)
         lines, error = self._lines(stream, opts) if stream else ([], None)
         return self.render.page(
-            request, "logs.html", job=job, streams=streams, stream=stream, lines=lines,
-            error=error, ranges=list(RANGES), running=job.status not in TERMINAL, **opts,
+            request,
+            "logs.html",
+            job=job,
+            streams=streams,
+            stream=stream,
+            lines=lines,
+            error=error,
+            ranges=list(RANGES),
+            running=job.status not in TERMINAL,
+            **opts,
         )
 
     def _lines(self, stream: str, opts: dict[str, Any]) -> tuple[list[Any], str | None]:
@@ -144,14 +183,25 @@ class JobPages:
         try:
             if opts["filter"]:
                 page = self.logs.filter_log_events(
-                    LOG_GROUP, [stream], start_time=start, end_time=end, pattern=opts["filter"], limit=10000
+                    LOG_GROUP,
+                    [stream],
+                    start_time=start,
+                    end_time=end,
+                    pattern=opts["filter"],
+                    limit=10000,
                 )
                 events = [f.event for f in page.events]
-                events = events[-opts["limit"] :] if opts["order"] == "desc" else events[: opts["limit"]]
+                events = (
+                    events[-opts["limit"] :] if opts["order"] == "desc" else events[: opts["limit"]]
+                )
             else:
                 events = self.logs.get_log_events(
-                    LOG_GROUP, stream, start_from_head=opts["order"] == "asc",
-                    limit=opts["limit"], start_time=start, end_time=end,
+                    LOG_GROUP,
+                    stream,
+                    start_from_head=opts["order"] == "asc",
+                    limit=opts["limit"],
+                    start_time=start,
+                    end_time=end,
                 ).events
         except S3BatchError as exc:
             return [], str(exc)
@@ -198,7 +248,13 @@ def _environment(ce: Any, in_use: float) -> dict[str, Any]:
     resources = ce.spec.get("computeResources") if isinstance(ce.spec, dict) else None
     resources = resources if isinstance(resources, dict) else {}
     return {
-        "name": ce.name, "type": ce.type, "model": ce.compute_type, "state": ce.state,
-        "status": "VALID", "min": resources.get("minvCpus", 0),
-        "desired": resources.get("desiredvCpus", in_use), "max": ce.max_vcpus, "in_use": in_use,
+        "name": ce.name,
+        "type": ce.type,
+        "model": ce.compute_type,
+        "state": ce.state,
+        "status": "VALID",
+        "min": resources.get("minvCpus", 0),
+        "desired": resources.get("desiredvCpus", in_use),
+        "max": ce.max_vcpus,
+        "in_use": in_use,
     }

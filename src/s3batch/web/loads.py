@@ -40,7 +40,9 @@ _LOAD_HINTS = {"command_has": ['"load"', '"--table'], "with_children": True}
 
 def load_targets(secrets: Secrets) -> list[Target]:
     """The targets the server's secrets describe, by secret name (other secrets are skipped)."""
-    found = (_target(s.name, secrets.get_value(s.name).secret_string) for s in secrets.list_secrets())
+    found = (
+        _target(s.name, secrets.get_value(s.name).secret_string) for s in secrets.list_secrets()
+    )
     return [t for t in found if t is not None]
 
 
@@ -91,7 +93,9 @@ class LoadPages:
     def page(self, request: Request) -> Response:
         """Every target's ledger by table, then the recent load jobs (failed ones too)."""
         ledgers = [read_ledger(t) for t in load_targets(self.secrets)]
-        return self.render.page(request, "loads.html", ledgers=ledgers, jobs=recent_loads(self.batch))
+        return self.render.page(
+            request, "loads.html", ledgers=ledgers, jobs=recent_loads(self.batch)
+        )
 
 
 def recent_loads(batch: BatchService) -> list[Job]:

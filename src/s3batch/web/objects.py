@@ -25,7 +25,9 @@ LISTING = 1000
 class ObjectPages:
     """The object store as pages."""
 
-    def __init__(self, services: Services, render: Renderer, region: str, default_key_id: str) -> None:
+    def __init__(
+        self, services: Services, render: Renderer, region: str, default_key_id: str
+    ) -> None:
         self.objects = services.objects
         self.render = render
         self.region = region
@@ -33,7 +35,9 @@ class ObjectPages:
 
     def buckets(self, request: Request) -> Response:
         """All buckets."""
-        return self.render.page(request, "objects.html", buckets=self.objects.list_buckets(), bucket=None)
+        return self.render.page(
+            request, "objects.html", buckets=self.objects.list_buckets(), bucket=None
+        )
 
     def bucket(self, request: Request) -> Response:
         """One bucket's keys under a prefix, with the common prefixes as folders."""
@@ -44,7 +48,12 @@ class ObjectPages:
             return self.render.page(request, "error.html", 404, message=str(exc))
         crumbs = _crumbs(prefix)
         return self.render.page(
-            request, "objects.html", bucket=name, key_prefix=prefix, listing=listing, crumbs=crumbs,
+            request,
+            "objects.html",
+            bucket=name,
+            key_prefix=prefix,
+            listing=listing,
+            crumbs=crumbs,
             buckets=self.objects.list_buckets(),
         )
 
@@ -58,7 +67,8 @@ class ObjectPages:
         filename = quote(key.rsplit("/", 1)[-1] or "object")
         headers = {
             "content-disposition": f"attachment; filename*=UTF-8''{filename}",
-            "etag": obj.etag, "content-length": str(obj.size),
+            "etag": obj.etag,
+            "content-length": str(obj.size),
         }
         kind = obj.attributes.content_type or "application/octet-stream"
         return StreamingResponse(self.objects.read(obj), headers=headers, media_type=kind)

@@ -73,7 +73,9 @@ class Renderer:
     def __init__(self) -> None:
         self.env = environment()
 
-    def page(self, request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        self, request: Request, template: str, code: int = 200, **context: Any
+    ) -> HTMLResponse:
         """A full page, or only its live region when the request is a live update."""
         partial = request.headers.get("x-partial") == "1"
         context.update(

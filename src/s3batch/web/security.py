@@ -84,7 +84,11 @@ class Access:
         akid, expiry, mac = cookie.split(":")
         if not hmac.compare_digest(mac, self._sign(f"{akid}:{expiry}")):
             return None
-        return akid if expiry.isdigit() and int(expiry) > time.time() and akid in self._secrets else None
+        return (
+            akid
+            if expiry.isdigit() and int(expiry) > time.time() and akid in self._secrets
+            else None
+        )
 
     def csrf(self, browser_id: str) -> str:
         """The CSRF token of one browser."""
@@ -92,7 +96,9 @@ class Access:
 
     def csrf_ok(self, browser_id: str | None, token: str | None) -> bool:
         """Whether a POST carries its browser's token."""
-        return bool(browser_id and token) and hmac.compare_digest(self.csrf(browser_id or ""), token or "")
+        return bool(browser_id and token) and hmac.compare_digest(
+            self.csrf(browser_id or ""), token or ""
+        )
 
     def mask(self, name: str, value: str) -> str:
         """``value``, unless its name looks secret or it is one of the server's secret keys;

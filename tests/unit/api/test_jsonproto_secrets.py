@@ -122,13 +122,19 @@ def test_get_secret_value_by_arn(protocol: SecretsManagerProtocol, secrets: Secr
 def test_create_secret_then_a_second_one_of_that_name_exists(
     protocol: SecretsManagerProtocol,
 ) -> None:
-    response, created = call(protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v1"})
+    response, created = call(
+        protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v1"}
+    )
     assert response.status == 200 and created["Name"] == "new" and "SecretString" not in created
     _, got = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": created["ARN"]})
     assert (got["SecretString"], got["VersionId"]) == ("v1", created["VersionId"])
-    response, body = call(protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v2"})
+    response, body = call(
+        protocol, "secretsmanager.CreateSecret", {"Name": "new", "SecretString": "v2"}
+    )
     assert (response.status, body["__type"]) == (400, "ResourceExistsException")
-    response, body = call(protocol, "secretsmanager.CreateSecret", {"Name": "b", "SecretBinary": "AA=="})
+    response, body = call(
+        protocol, "secretsmanager.CreateSecret", {"Name": "b", "SecretBinary": "AA=="}
+    )
     assert (response.status, body["__type"]) == (400, "InvalidParameterException")
 
 

@@ -21,7 +21,12 @@ def _launch(**overrides: object) -> Launch:
         "job_id": "0f1e:3",
         "attempt": 2,
         "argv": ("s3batch", "load", "--key", "a b; rm -rf /"),
-        "env": {"AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_BATCH_JOB_ID": "0f1e:3", "PATH": "/usr/bin", "HOME": "/root"},
+        "env": {
+            "AWS_SECRET_ACCESS_KEY": "s3cr3t",
+            "AWS_BATCH_JOB_ID": "0f1e:3",
+            "PATH": "/usr/bin",
+            "HOME": "/root",
+        },
         "log_group": "/aws/batch/job",
         "log_stream": "d/default/0f1e:3",
         "image": "s3batch:latest",
@@ -41,7 +46,9 @@ def test_argv_runs_the_image_in_the_foreground_with_resources_and_the_command_un
     assert argv[argv.index("--cpus") + 1] == "2"
     assert argv[argv.index("--memory") + 1] == "4096m"
     image_at = argv.index("s3batch:latest")
-    assert argv[image_at + 1 :] == ["s3batch", "load", "--key", "a b; rm -rf /"], "the command stays an argv"
+    assert argv[image_at + 1 :] == ["s3batch", "load", "--key", "a b; rm -rf /"], (
+        "the command stays an argv"
+    )
 
 
 def test_environment_is_passed_by_name_so_secrets_are_not_on_the_command_line() -> None:
@@ -49,7 +56,9 @@ def test_environment_is_passed_by_name_so_secrets_are_not_on_the_command_line() 
     names = [argv[i + 1] for i, a in enumerate(argv) if a == "-e"]
     assert names == ["AWS_BATCH_JOB_ID", "AWS_SECRET_ACCESS_KEY"]
     assert "s3cr3t" not in " ".join(argv)
-    assert "PATH" not in names and "HOME" not in names, "host variables must not override the image's"
+    assert "PATH" not in names and "HOME" not in names, (
+        "host variables must not override the image's"
+    )
 
 
 def test_optional_settings() -> None:
@@ -72,11 +81,12 @@ def test_engine_detection_reads_docker_info(monkeypatch: pytest.MonkeyPatch) -> 
     assert engine_available(answer(1)) is False
 
 
-def test_choosing_docker_without_an_engine_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_choosing_docker_without_an_engine_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr("s3batch.batch.docker.engine_available", lambda: False)
     with pytest.raises(ConfigError, match="no Docker engine"):
         DockerRunner(FakeClock(datetime(2026, 11, 28, tzinfo=UTC)))
-
 
 
 def test_a_variable_the_job_sets_reaches_the_container_even_if_the_host_has_one() -> None:

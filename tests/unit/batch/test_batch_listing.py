@@ -17,11 +17,19 @@ def test_counts_agree_with_the_pages_they_count(service: BatchService) -> None:
     parent = submit(service, name="Array-Job", arrayProperties={"size": 4})
     submit(service, "r", "loader", name="load-one")
     submit(service, name="other")
-    assert service.job_counts() == {("q", "SUBMITTED"): 2, ("q", "PENDING"): 4, ("r", "SUBMITTED"): 1}
+    assert service.job_counts() == {
+        ("q", "SUBMITTED"): 2,
+        ("q", "PENDING"): 4,
+        ("r", "SUBMITTED"): 1,
+    }
     wheres: list[dict[str, object]] = [
-        {}, {"with_children": True}, {"queue": "q", "with_children": True},
-        {"name_contains": "RAY-j", "with_children": True}, {"statuses": ["PENDING"], "with_children": True},
-        {"command_has": ['"load"', '"--table']}, {"array_parent": parent.id},
+        {},
+        {"with_children": True},
+        {"queue": "q", "with_children": True},
+        {"name_contains": "RAY-j", "with_children": True},
+        {"statuses": ["PENDING"], "with_children": True},
+        {"command_has": ['"load"', '"--table']},
+        {"array_parent": parent.id},
     ]
     for where in wheres:
         every = service.newest_jobs(where, 100)

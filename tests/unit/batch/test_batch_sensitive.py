@@ -108,8 +108,12 @@ def test_resolve_whole_secret_json_key_and_version() -> None:
 @pytest.mark.parametrize(
     ("value_from", "stored", "complaint"),
     [
-        ("missing", {}, "failed to fetch secret missing from secrets manager: "
-         "ResourceNotFoundException: Secrets Manager can't find the specified secret."),
+        (
+            "missing",
+            {},
+            "failed to fetch secret missing from secrets manager: "
+            "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        ),
         (f"{ARN}:user::", {ARN: json.dumps({"password": VALUE})}, "did not contain json key user"),
         (f"{ARN}:user::", {ARN: VALUE}, "is not a JSON object"),
         (f"{ARN}:user::", {ARN: json.dumps([VALUE])}, "is not a JSON object"),
@@ -128,11 +132,15 @@ def test_unresolved_secret_fails_the_start_naming_value_from_not_the_value(
 
 def test_with_secrets_sets_them_over_the_environment() -> None:
     env = JobEnvironment("http://127.0.0.1:1", "k", "s", "us-east-1", secrets=Source({"p": VALUE}))
-    launch = Launch("j", 1, ("true",), {"DBPW": "plain", "X": "1"}, "g", "s", secrets=(("DBPW", "p"),))
+    launch = Launch(
+        "j", 1, ("true",), {"DBPW": "plain", "X": "1"}, "g", "s", secrets=(("DBPW", "p"),)
+    )
     assert env.with_secrets(launch).env == {"DBPW": VALUE, "X": "1"}
     assert VALUE not in repr(launch)
     without = Launch("j", 1, ("true",), {"X": "1"}, "g", "s")
-    assert JobEnvironment("http://127.0.0.1:1", "k", "s", "us-east-1").with_secrets(without) is without
+    assert (
+        JobEnvironment("http://127.0.0.1:1", "k", "s", "us-east-1").with_secrets(without) is without
+    )
 
 
 def test_the_docker_executor_passes_a_secret_by_name_only() -> None:

@@ -247,7 +247,9 @@ def lines_match(table: TableDef, text: str) -> bool:
 
 @settings(max_examples=400)
 @given(parts=st.lists(st.sampled_from(LINE_PARTS), max_size=40))
-def test_scan_agrees_with_matching_each_line(tmp_path_factory: pytest.TempPathFactory, parts: list[str]) -> None:
+def test_scan_agrees_with_matching_each_line(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[str]
+) -> None:
     """Pieces without quotes take a plainer pattern: it must judge every file as the full one does."""
     text = "".join(parts)
     path = tmp_path_factory.mktemp("scan") / "object"

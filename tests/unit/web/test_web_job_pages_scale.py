@@ -37,36 +37,54 @@ SLACK = 110
 @pytest.fixture
 def services(db: Database, tmp_path: Path) -> Services:
     """Two queues over one compute environment, a plain definition and a loader one."""
-    found = open_services(Settings(data_dir=tmp_path), db, FakeClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    found = open_services(
+        Settings(data_dir=tmp_path), db, FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    )
     batch = found.batch
-    batch.ensure_compute_environment({
-        "computeEnvironmentName": "ce", "type": "MANAGED",
-        "computeResources": {"type": "FARGATE", "maxvCpus": 4},
-    })
+    batch.ensure_compute_environment(
+        {
+            "computeEnvironmentName": "ce",
+            "type": "MANAGED",
+            "computeResources": {"type": "FARGATE", "maxvCpus": 4},
+        }
+    )
     for queue in ("busy", "loads"):
-        batch.ensure_job_queue({
-            "jobQueueName": queue, "priority": 1,
-            "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "ce"}],
-        })
+        batch.ensure_job_queue(
+            {
+                "jobQueueName": queue,
+                "priority": 1,
+                "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "ce"}],
+            }
+        )
     _definition(batch, "work", ["true"])
-    _definition(batch, "loader", ["s3batch", "load", "--bucket", "Ref::bucket", "--table", "Ref::table"])
+    _definition(
+        batch, "loader", ["s3batch", "load", "--bucket", "Ref::bucket", "--table", "Ref::table"]
+    )
     # Passes the coarse SQL filter ("load" and "--table" in its command) but is no load job.
     _definition(batch, "decoy", ["echo", "not", "a", "load", "--table", "x"])
     return found
 
 
 def _definition(batch: BatchService, name: str, command: list[str]) -> None:
-    batch.ensure_job_definition({
-        "jobDefinitionName": name, "type": "container",
-        "containerProperties": {
-            "command": command,
-            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
-        },
-    })
+    batch.ensure_job_definition(
+        {
+            "jobDefinitionName": name,
+            "type": "container",
+            "containerProperties": {
+                "command": command,
+                "resourceRequirements": [
+                    {"type": "VCPU", "value": "1"},
+                    {"type": "MEMORY", "value": "512"},
+                ],
+            },
+        }
+    )
 
 
 def _submit(batch: BatchService, name: str, queue: str, definition: str, **extra: object) -> Job:
-    return batch.submit_job({"jobName": name, "jobQueue": queue, "jobDefinition": definition, **extra})
+    return batch.submit_job(
+        {"jobName": name, "jobQueue": queue, "jobDefinition": definition, **extra}
+    )
 
 
 @pytest.fixture
@@ -76,7 +94,13 @@ def crowd(services: Services) -> Services:
     batch = services.batch
     _submit(batch, "big", "busy", "work", arrayProperties={"size": BIG_ARRAY})
     for i in range(LOADS):
-        _submit(batch, f"load-{i}", "loads", "loader", parameters={"bucket": "b", "key": f"k{i}.csv", "table": "t"})
+        _submit(
+            batch,
+            f"load-{i}",
+            "loads",
+            "loader",
+            parameters={"bucket": "b", "key": f"k{i}.csv", "table": "t"},
+        )
         _submit(batch, f"plain-{i}", "loads", "work")
         _submit(batch, f"decoy-{i}", "loads", "decoy")
     _submit(batch, "small", "busy", "work", arrayProperties={"size": 3})
@@ -106,10 +130,16 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
 
 def _get(handler: Callable[[Request], Response], query: str = "", **path_params: str) -> str:
-    request = Request({
-        "type": "http", "method": "GET", "path": "/", "query_string": query.encode(),
-        "headers": [], "path_params": path_params,
-    })
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "query_string": query.encode(),
+            "headers": [],
+            "path_params": path_params,
+        }
+    )
     request.state.csrf, request.state.user, request.state.login_required = "token", None, False
     response = handler(request)
     assert response.status_code == 200
@@ -120,18 +150,26 @@ def _pages(services: Services) -> JobPages:
     return JobPages(services, Renderer(), Access("127.0.0.1", []))
 
 
-def test_the_overview_counts_every_job_without_reading_one(crowd: Services, decoded: Counter[str]) -> None:
+def test_the_overview_counts_every_job_without_reading_one(
+    crowd: Services, decoded: Counter[str]
+) -> None:
     every = crowd.batch.list_jobs()
     decoded.clear()
     html = _get(_pages(crowd).dashboard)
     assert decoded["jobs"] == 0
     totals = Counter(str(j.status) for j in every)
-    shown = dict(re.findall(r'data-status="(\w+)">\s*<span class="label">\w+</span><span class="num">(\d+)<', html))
+    shown = dict(
+        re.findall(
+            r'data-status="(\w+)">\s*<span class="label">\w+</span><span class="num">(\d+)<', html
+        )
+    )
     assert shown == {s: str(totals[s]) for s in STATUSES}
     for queue in ("busy", "loads"):
         row = html.split(f'data-queue="{queue}"', 1)[1].split("</tr>", 1)[0]
         counts = dict(re.findall(r'data-queue-status="(\w+)"[^>]*>(\d+)<', row))
-        assert counts == {s: str(sum(1 for j in every if j.queue == queue and j.status == s)) for s in STATUSES}
+        assert counts == {
+            s: str(sum(1 for j in every if j.queue == queue and j.status == s)) for s in STATUSES
+        }
     assert "<td>1.0</td></tr>" in html  # the RUNNING job's vCPU is in use on ce
 
 
@@ -143,7 +181,9 @@ def test_a_filtered_jobs_page_reads_one_page(crowd: Services, decoded: Counter[s
     assert decoded["jobs"] <= PAGE_SIZE
     pages = (len(expected) + PAGE_SIZE - 1) // PAGE_SIZE
     assert f"{len(expected)} job(s) · page 2 of {pages}" in html
-    assert re.findall(r'/jobs/([\w:-]+)">', html) == [j.id for j in expected[PAGE_SIZE : 2 * PAGE_SIZE]]
+    assert re.findall(r'/jobs/([\w:-]+)">', html) == [
+        j.id for j in expected[PAGE_SIZE : 2 * PAGE_SIZE]
+    ]
     named = [j for j in reversed(every) if "OAD-1" in j.name.upper()]
     html = _get(_pages(crowd).jobs, "name=oad-1")
     assert f"{len(named)} job(s) · page 1 of 1" in html
@@ -159,8 +199,12 @@ def test_an_array_jobs_page_reads_only_its_children(crowd: Services, decoded: Co
     assert [f"{small.id}:{i}" for i in range(3)] == re.findall(rf'/jobs/({small.id}:\d)"', html)
 
 
-def test_the_loads_page_lists_the_newest_load_jobs_reading_few(crowd: Services, decoded: Counter[str]) -> None:
-    expected = [j for j in reversed(crowd.batch.list_jobs()) if j.name.startswith("load-")][:RECENT_JOBS]
+def test_the_loads_page_lists_the_newest_load_jobs_reading_few(
+    crowd: Services, decoded: Counter[str]
+) -> None:
+    expected = [j for j in reversed(crowd.batch.list_jobs()) if j.name.startswith("load-")][
+        :RECENT_JOBS
+    ]
     decoded.clear()
     html = _get(LoadPages(crowd.secrets, crowd.batch, Renderer()).page)
     assert decoded["jobs"] <= RECENT_JOBS + SLACK

@@ -22,7 +22,9 @@ T0 = datetime(2026, 1, 2, 3, 4, 5)
 
 
 def test_the_targets_are_the_secrets_naming_an_engine_the_loader_knows(tmp_path: Path) -> None:
-    secrets = Secrets(Database(tmp_path / "state.db"), FakeClock(T0.replace(tzinfo=UTC)), "us-east-1", "0" * 12)
+    secrets = Secrets(
+        Database(tmp_path / "state.db"), FakeClock(T0.replace(tzinfo=UTC)), "us-east-1", "0" * 12
+    )
     postgres = {"engine": "postgres", "host": "db", "dbname": "d", "username": "u", "password": "p"}
     secrets.ensure("pg", json.dumps(postgres))
     secrets.ensure("warehouse", json.dumps({"engine": "duckdb", "path": "/w.duckdb"}))
@@ -48,12 +50,21 @@ def _sqlite_values(entry: LedgerEntry) -> tuple[object, ...]:
 
 
 def _entry(table: str, key: str, minutes: int) -> LedgerEntry:
-    return LedgerEntry("b", key, "etag", table, "replace", T0 + timedelta(minutes=minutes), "job-1", 2, 0)
+    return LedgerEntry(
+        "b", key, "etag", table, "replace", T0 + timedelta(minutes=minutes), "job-1", 2, 0
+    )
 
 
 def test_a_ledger_is_grouped_by_table_newest_first(tmp_path: Path) -> None:
     path = tmp_path / "target.db"
-    _ledger_file(path, [_entry("persons", "old.csv", 0), _entry("orders", "o.csv", 1), _entry("persons", "new.csv", 2)])
+    _ledger_file(
+        path,
+        [
+            _entry("persons", "old.csv", 0),
+            _entry("orders", "o.csv", 1),
+            _entry("persons", "new.csv", 2),
+        ],
+    )
     ledger = read_ledger(SqliteTarget("lite", str(path)))
     assert ledger.error is None and not ledger.truncated
     assert list(ledger.tables) == ["orders", "persons"]
@@ -62,12 +73,16 @@ def test_a_ledger_is_grouped_by_table_newest_first(tmp_path: Path) -> None:
 
 def test_a_target_without_a_ledger_has_none_and_an_unreadable_one_says_why(tmp_path: Path) -> None:
     assert read_ledger(SqliteTarget("lite", str(tmp_path / "missing.db"))).tables == {}
-    redshift = RedshiftTarget("rs", "h", 5439, "dev", "user", "hunter2", "arn:aws:iam::0:role/r", "us-east-1")
+    redshift = RedshiftTarget(
+        "rs", "h", 5439, "dev", "user", "hunter2", "arn:aws:iam::0:role/r", "us-east-1"
+    )
     ledger = read_ledger(redshift)
     assert ledger.error and "redshift" in ledger.error and "hunter2" not in ledger.error
 
 
-def test_naive_ledger_times_are_shown_as_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_naive_ledger_times_are_shown_as_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:

@@ -17,7 +17,11 @@ def test_loopback_needs_no_sign_in_and_any_other_host_does() -> None:
 
 def test_without_sign_in_only_loopback_host_names_are_served() -> None:
     local = Access("127.0.0.1", [KEY])
-    assert local.host_ok("127.0.0.1:4566") and local.host_ok("localhost") and local.host_ok("[::1]:4566")
+    assert (
+        local.host_ok("127.0.0.1:4566")
+        and local.host_ok("localhost")
+        and local.host_ok("[::1]:4566")
+    )
     assert not local.host_ok("evil.example:4566")
     assert Access("0.0.0.0", [KEY]).host_ok("evil.example")
 
@@ -25,7 +29,9 @@ def test_without_sign_in_only_loopback_host_names_are_served() -> None:
 def test_a_session_names_its_key_and_cannot_be_forged() -> None:
     access = Access("0.0.0.0", [KEY])
     assert access.check_key(KEY.access_key_id, KEY.secret_access_key)
-    assert not access.check_key(KEY.access_key_id, "nope") and not access.check_key("AKIAOTHER", "s3cr3t-value")
+    assert not access.check_key(KEY.access_key_id, "nope") and not access.check_key(
+        "AKIAOTHER", "s3cr3t-value"
+    )
     cookie = access.session(KEY.access_key_id)
     assert access.who(cookie) == KEY.access_key_id
     akid, expiry, mac = cookie.split(":")
@@ -53,6 +59,9 @@ def test_secret_looking_values_are_masked() -> None:
     assert access.mask("ANYTHING", KEY.secret_access_key) == MASK
     assert access.mask("DB_PASS", "x") == MASK and access.mask("APIKEY", "x") == MASK
     assert access.mask("PASSENGERS", "3") == "3"
-    assert access.mask("DATABASE_URL", "postgresql://app:pw@db:5432/app") == f"postgresql://app:{MASK}@db:5432/app"
+    assert (
+        access.mask("DATABASE_URL", "postgresql://app:pw@db:5432/app")
+        == f"postgresql://app:{MASK}@db:5432/app"
+    )
     assert access.mask("SITE", "https://user@host/p") == "https://user@host/p"
     assert access.mask_text(f"run --key {KEY.secret_access_key}") == f"run --key {MASK}"

@@ -82,8 +82,10 @@ async def put_object(call: Call) -> Response:
     attrs = attributes_from(call.request.headers)
     args = (call.bucket, call.key, received.body, received.digests, attrs, call.ctx)
     args += ("PutObject", condition)
-    obj = await small_write(objects.put_object, *args) if isinstance(received.body, bytes) else (
-        await run_in_threadpool(objects.put_object, *args)
+    obj = (
+        await small_write(objects.put_object, *args)
+        if isinstance(received.body, bytes)
+        else (await run_in_threadpool(objects.put_object, *args))
     )
     headers = [*call.base_headers(), ("etag", obj.etag)]
     if obj.checksum:

@@ -174,7 +174,9 @@ def releasable(conn: sqlite3.Connection) -> list[Waiting]:
     """SUBMITTED jobs, array parents, and PENDING jobs whose dependencies are settled."""
     return [
         Waiting(
-            r["id"], JobStatus(r["status"]), tuple(json.loads(r["depends_on"])),
+            r["id"],
+            JobStatus(r["status"]),
+            tuple(json.loads(r["depends_on"])),
             r["array_size"] is not None and r["array_index"] is None,
         )  # fmt: skip
         for r in conn.execute(_RELEASABLE)

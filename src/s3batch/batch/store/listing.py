@@ -29,7 +29,9 @@ def list_jobs(
         values = [s.value for s in statuses]
         sql += f" AND status IN ({_marks(values)})"
         args.extend(values)
-    return [job_from_row(r) for r in conn.execute(sql + " ORDER BY seq", args) if r["id"] not in exclude]
+    return [
+        job_from_row(r) for r in conn.execute(sql + " ORDER BY seq", args) if r["id"] not in exclude
+    ]
 
 
 def page_jobs(
@@ -62,7 +64,9 @@ def page_jobs(
 def count_jobs(conn: sqlite3.Connection, where: Where) -> int:
     """How many jobs :func:`page_jobs` would page through for ``where`` (none decoded)."""
     clauses, args = _where(where)
-    row = conn.execute(f"SELECT count(*) AS n FROM jobs WHERE {' AND '.join(clauses)}", args).fetchone()
+    row = conn.execute(
+        f"SELECT count(*) AS n FROM jobs WHERE {' AND '.join(clauses)}", args
+    ).fetchone()
     return int(row["n"])
 
 
