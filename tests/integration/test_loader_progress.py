@@ -81,3 +81,23 @@ def _run_in_pty(argv: list[str], env: dict[str, str]) -> str:
         os.close(master)
         assert proc.wait(timeout=120) == 0, b"".join(chunks).decode(errors="replace")
     return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_repeated_append_stops_reading_the_object(server: ChildServer) -> None:
+    # A second delivery of an appended version: the ledger answers while the object (a
+    # real S3 stream) is still arriving; the load closes it and says why nothing loaded.
+    body = "".join(f"P{i},p{i}@example.com\n" for i in range(500_000)).encode()  # ~12 MB
+    s3 = boto3.client("s3", **server.client_kwargs())
+    s3.put_object(Bucket=BUCKET, Key="in/big.csv", Body=body)
+    argv = [sys.executable, "-m", "s3batch", "load", "--bucket", BUCKET, "--key", "in/big.csv",
+            "--table", "persons", "--target", "Lite-credentials",
+            "--stack", str(server.data_dir / TABLES_FILE)]  # fmt: skip
+    first = subprocess.run(argv, env=server.env(), capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1].startswith("Loaded 500000 rows")
+    assert "Downloaded" in first.stdout
+    again = subprocess.run(argv, env=server.env(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "skipped (already appended)" in again.stdout
+    assert "every target holds this version of it already" in again.stdout
+    assert "Downloaded" not in again.stdout and "rows are valid" not in again.stdout
