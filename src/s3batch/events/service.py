@@ -115,6 +115,10 @@ class EventBus:
         """Rules of one bus, or of all buses."""
         return store.rules(self.db.conn, bus)
 
+    def received_event(self, event_id: str) -> Json | None:
+        """One event the bus received, by its id; None when it holds none."""
+        return store.received_event(self.db.conn, event_id)
+
     def recent_events(self, limit: int = 50) -> list[tuple[Json, list[str]]]:
         """The newest events with the rules they matched."""
         return store.recent_events(self.db.conn, limit)

@@ -112,6 +112,12 @@ def deliveries(conn: sqlite3.Connection, event_id: str) -> list[Delivery]:
     return [Delivery(**r) for r in rows]
 
 
+def received_event(conn: sqlite3.Connection, event_id: str) -> Json | None:
+    """One event the bus received, by its id (None when it holds none)."""
+    row = conn.execute("SELECT event FROM bus_events WHERE event_id = ?", (event_id,)).fetchone()
+    return json.loads(row["event"]) if row else None
+
+
 def recent_events(conn: sqlite3.Connection, limit: int = 50) -> list[tuple[Json, list[str]]]:
     """The newest received events with the rules they matched."""
     rows = conn.execute(

@@ -32,8 +32,6 @@ RANGES = {
     "3d": 3 * 86400,
     "1w": 7 * 86400,
 }
-#: How many recent bus events are searched for a job's trigger.
-TRIGGER_SEARCH = 1000
 
 
 class JobPages:
@@ -136,14 +134,10 @@ class JobPages:
         )
 
     def _trigger_event(self, job: Job) -> Any:
-        """The event that submitted the job, when the bus still lists it among recent ones."""
+        """The event that submitted the job, found by its id among those the bus received."""
         trigger = job.submission.trigger
         event_id = trigger.get("eventId") if isinstance(trigger, dict) else None
-        if not event_id:
-            return None
-        return next(
-            (e for e, _ in self.bus.recent_events(TRIGGER_SEARCH) if e.get("id") == event_id), None
-        )
+        return self.bus.received_event(str(event_id)) if event_id else None
 
     def stop(self, request: Request) -> Response:
         """POST: cancel or terminate a job, then back to its page."""

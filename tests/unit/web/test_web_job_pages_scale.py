@@ -19,6 +19,7 @@ from s3batch.batch.store import jobs as job_rows
 from s3batch.batch.store import listing
 from s3batch.clock import FakeClock
 from s3batch.config import Settings
+from s3batch.events.store import record_event
 from s3batch.runtime import Services, open_services
 from s3batch.state.db import Database
 from s3batch.web.jobs import STATUSES, JobPages
@@ -210,3 +211,19 @@ def test_the_loads_page_lists_the_newest_load_jobs_reading_few(
     assert decoded["jobs"] <= RECENT_JOBS + SLACK
     listed = re.findall(r'/jobs/([\w-]+)">(load-\d+|decoy-\d+|plain-\d+)</a>', html)
     assert [job_id for job_id, _ in listed] == [j.id for j in expected]
+
+
+def test_a_job_page_shows_its_trigger_event_however_many_came_after(services: Services) -> None:
+    trigger = {"id": "evt-trigger", "source": "aws.s3", "detail": {"key": "persons-1998.csv"}}
+    job = services.batch.submit_job(
+        {"jobName": "triggered", "jobQueue": "loads", "jobDefinition": "work"},
+        trigger={"eventId": "evt-trigger", "deliveryId": "d-1"},
+    )
+    with services.bus.db.transaction() as conn:
+        at = "2026-01-01T00:00:00Z"
+        record_event(conn, "default", trigger, ["rule"], at)
+        for i in range(2000):  # newer events: the trigger is not among the recent ones
+            later = f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"
+            record_event(conn, "default", {"id": f"evt-{i}", "detail": {}}, [], later)
+    html = _get(_pages(services).job, job_id=job.id)
+    assert "persons-1998.csv" in html.split('id="trigger-event"', 1)[1]
