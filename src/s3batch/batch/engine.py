@@ -67,8 +67,8 @@ class BatchEngine:
         self._schedule_at = 0.0
         #: The soonest a held commit is due (monotonic seconds), None when none is held.
         self._due: float | None = None
-        #: Whether STARTING jobs are to be looked for in the store (at start-up); later the
-        #: scheduler hands over the jobs it places.
+        #: Whether STARTING jobs are to be looked for in the store (at start-up, and after
+        #: a pass failed to start them); otherwise the scheduler hands over those it placed.
         self._look_for_placed = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,11 +106,10 @@ class BatchEngine:
                     self._schedule_at = now + self.window
                     moved += self._schedule(self._ended.freed)
                     placed = self.scheduler.placed
-        if self._look_for_placed:
-            moved += self.supervisor.spawn_placed()
+        if self._look_for_placed or placed:  # committed: their processes may start
+            look, self._look_for_placed = self._look_for_placed, True  # if this fails: look
+            moved += self.supervisor.spawn_placed(None if look else placed)
             self._look_for_placed = False
-        elif placed:  # committed: their processes may start
-            moved += self.supervisor.spawn_placed(placed)
         write_at = self._ended_since + self.window
         if self._ended.moves and now >= write_at:
             moved += self.flush()

@@ -271,7 +271,11 @@ class Supervisor:
         """
         if self._running and self.service.stop_flagged.is_set():
             self.service.stop_flagged.clear()  # before reading: a flag set meanwhile waits
-            self._poll_stop_requests()
+            try:
+                self._poll_stop_requests()
+            except BaseException:
+                self.service.stop_flagged.set()  # not read: the next pass reads them again
+                raise
         self._pending = []  # outcomes are recorded together: one commit per tick, not per job
         ended = Ended(self._pending)
         try:

@@ -358,3 +358,25 @@ def test_recover_finds_processes_started_just_before_a_crash_without_a_recorded_
     assert orphan.process.wait(timeout=5) == -signal.SIGKILL
     assert orphan.pid == parent
     _eventually(lambda: not _alive(grandchild), timeout=5)
+
+
+def test_a_placed_job_whose_start_failed_in_a_pass_starts_on_the_next(
+    service: BatchService, engine: BatchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler hands the jobs it placed to the supervisor; if starting them fails in
+    # that pass, the next pass must find them in the store, not leave them STARTING.
+    add_definition(service, command=["true"])
+    engine.tick()  # the start-up pass (it looks in the store): nothing to start yet
+    job = submit(service)
+    original, failures = engine.supervisor._launch, [RuntimeError("no environment")]
+
+    def launch_failing_once(placed: Job) -> Launch:
+        if failures:
+            raise failures.pop()
+        return original(placed)
+
+    monkeypatch.setattr(engine.supervisor, "_launch", launch_failing_once)
+    with pytest.raises(RuntimeError, match="no environment"):
+        _until(engine, lambda: False)  # places the job; its start fails
+    assert service.job(job.id).status is S.STARTING
+    assert _finished(engine, service, job).status is S.SUCCEEDED
