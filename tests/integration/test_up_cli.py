@@ -38,19 +38,23 @@ def _no_leftover_servers() -> Iterator[None]:
             proc.stdout.close()
 
 
+def _up_argv(data_dir: Path, port: int, *args: str) -> list[str]:
+    """``s3batch up --data-dir DATA_DIR --port PORT ARGS``."""
+    up = [sys.executable, "-m", "s3batch", "up"]
+    return [*up, "--data-dir", str(data_dir), "--port", str(port), *args]
+
+
+def _run_up(
+    data_dir: Path, port: int, env: dict[str, str], *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``s3batch up`` expected to end by itself (refused); its output captured."""
+    argv = _up_argv(data_dir, port, *args)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def _start(data_dir: Path, port: int, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "s3batch",
-            "up",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            *args,
-        ],
+        _up_argv(data_dir, port, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -144,24 +148,7 @@ def test_stack_file_credentials_and_buckets(tmp_path: Path, clean_env: dict[str,
 def test_bad_stack_file_names_the_field(tmp_path: Path, clean_env: dict[str, str]) -> None:
     stack = tmp_path / "stack.yaml"
     stack.write_text("buckets:\n  - Bucket: ok-bucket\n  - Buckett: typo\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "s3batch",
-            "up",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--port",
-            str(free_port()),
-            "--stack",
-            str(stack),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        timeout=30,
-    )
+    result = _run_up(tmp_path / "d", free_port(), clean_env, "--stack", str(stack), timeout=30)
     assert result.returncode == 2
     assert "buckets[1]" in result.stderr and "Buckett" in result.stderr
 
@@ -173,22 +160,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, clean_env: dict[str, str])
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "s3batch",
-                "up",
-                "--data-dir",
-                str(tmp_path / "d"),
-                "--port",
-                str(port),
-            ],
-            capture_output=True,
-            text=True,
-            env=clean_env,
-            timeout=30,
-        )
+        result = _run_up(tmp_path / "d", port, clean_env, timeout=30)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
@@ -252,24 +224,7 @@ def test_a_second_up_on_a_data_dir_in_use_is_refused_and_changes_nothing(
     while batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] != "RUNNING":
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.1)
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "s3batch",
-            "up",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--port",
-            str(free_port()),
-            "--stack",
-            str(stack),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        timeout=60,
-    )
+    second = _run_up(tmp_path / "d", free_port(), clean_env, "--stack", str(stack), timeout=60)
     assert second.returncode == 1, second.stdout + second.stderr
     assert f"{tmp_path / 'd'} is in use by another s3batch up (pid {first.pid})" in second.stderr
     assert batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNING"

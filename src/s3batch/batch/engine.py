@@ -96,7 +96,8 @@ class BatchEngine:
         self._ended.add(ended)
         waiting = self.scheduler.has_work()
         schedule = waiting and bool(started or ended.moves or now >= self._schedule_at)
-        moved, placed = 0, list[Job]()
+        placed: list[Job] = []  # placed by this pass, handed to the supervisor once committed
+        moved = 0
         if started or schedule:
             # Durable only when the last pass left an outcome (a job to fail) to this one.
             self.scheduler.durable = self.scheduler.settling
