@@ -4,7 +4,8 @@ Bodies are the operations' JSON shapes as botocore's ``batch/2016-08-10`` model 
 them. Errors are ``{"__type": "ClientException", "message": …}`` with status 400 (the
 caller's fault) or ``ServerException`` with 500, the code repeated in ``x-amzn-ErrorType``;
 signatures and body handling are the JSON protocol's (:mod:`.jsonproto`). Handlers are
-synchronous domain calls, run in the thread pool.
+synchronous domain calls, run in the thread pool, but for SubmitJob of one job
+(:func:`runs_inline`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ QUEUE_DELETED = "JobQueue deleted"
 Handler = Callable[[JsonObject], JsonObject]
 
 
+def runs_inline(operation: str, params: JsonObject) -> bool:
+    """Whether the operation runs on the event loop instead of in the thread pool.
+
+    SubmitJob of one job: a small SQLite transaction, which SQLite serialises anyway; the
+    hop to a worker thread and back cost the server ~0.3 ms of CPU per call here (of ~2
+    ms), and thread wake-ups. An array job inserts its children (up to 10,000 rows), so it
+    goes to the pool, as every other operation does.
+    """
+    return operation == "submitjob" and not params.get("arrayProperties")
+
+
 class BatchProtocol:
     """The AWS Batch API: register it in ``ApiApp.protocols["batch"]``.
 
@@ -100,7 +112,10 @@ class BatchProtocol:
             body = await read_body(request)
             authenticate(self.auth, request, body)
             operation, handler, params = self._route(request, parse_body(body))
-            result = await run_in_threadpool(handler, params)
+            if runs_inline(operation, params):
+                result = handler(params)
+            else:
+                result = await run_in_threadpool(handler, params)
             return ok_response(result, request.request_id, CONTENT_TYPE)
         except S3BatchError as exc:
             status = 500 if isinstance(exc, ServerException) else status_of(exc)
