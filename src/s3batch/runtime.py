@@ -220,7 +220,7 @@ class Runtime:
             window=WINDOW,
         )
         runner.on_exit = self.engine.wake
-        target = BatchJobTarget(s.batch, on_submit=self.engine.wake)
+        target = BatchJobTarget(s.batch, on_submit=self.engine.submitted)
         targets: dict[str, Target] = {
             "batch": target,
             "logs": LogGroupTarget(s.logs),

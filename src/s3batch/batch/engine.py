@@ -3,8 +3,9 @@
 The runtime builds one :class:`BatchEngine`, calls :meth:`BatchEngine.start` (which first
 recovers jobs a crash left in flight) and :meth:`BatchEngine.stop` on the way out (which
 stops running jobs). A tick that moved nothing costs two index probes, so the loop may
-poll often; :meth:`BatchEngine.wake` cuts the wait short after a submit, and when a job's
-process exits (the runner's ``on_exit`` hook), so exits are not waited for.
+poll often; :meth:`BatchEngine.submitted` cuts the wait short after a submit (unless a held
+pass will see the job), and :meth:`BatchEngine.wake` when a job's process exits (the
+runner's ``on_exit`` hook), so exits are not waited for.
 
 Every commit is an fsync, and the server's SubmitJob commits queue behind the engine's, so
 in the server a commit may wait up to ``window`` seconds to take more with it: passes that
@@ -67,6 +68,9 @@ class BatchEngine:
         self._schedule_at = 0.0
         #: The soonest a held commit is due (monotonic seconds), None when none is held.
         self._due: float | None = None
+        #: Whether a scheduling pass is held for its window: it reads the store when due,
+        #: so a job submitted meanwhile needs no wake (:meth:`submitted`).
+        self._pass_held = False
         #: Whether STARTING jobs are to be looked for in the store (at start-up, and after
         #: a pass failed to start them); otherwise the scheduler hands over those it placed.
         self._look_for_placed = True
@@ -94,6 +98,7 @@ class BatchEngine:
         if ended.moves and not self._ended.moves:
             self._ended_since = now
         self._ended.add(ended)
+        self._pass_held = False  # before the store is read: a submit from now on wakes
         waiting = self.scheduler.has_work()
         schedule = waiting and bool(started or ended.moves or now >= self._schedule_at)
         placed: list[Job] = []  # placed by this pass, handed to the supervisor once committed
@@ -114,7 +119,8 @@ class BatchEngine:
         write_at = self._ended_since + self.window
         if self._ended.moves and now >= write_at:
             moved += self.flush()
-        due = [self._schedule_at] if waiting and not schedule else []
+        self._pass_held = waiting and not schedule
+        due = [self._schedule_at] if self._pass_held else []
         self._due = min([*due, write_at] if self._ended.moves else due, default=None)
         return moved + failed
 
@@ -134,8 +140,17 @@ class BatchEngine:
             return 0
 
     def wake(self) -> None:
-        """Run the next tick now (a job was submitted)."""
+        """Run the next tick now (a job's process ended)."""
         self._wake.set()
+
+    def submitted(self) -> None:
+        """A job was submitted (and committed): wake, unless a held pass will read it anyway.
+
+        During a burst of submits each would otherwise wake the engine for a tick that
+        only finds the pass held (a thread wake-up and an index probe per submit).
+        """
+        if not self._pass_held:
+            self._wake.set()
 
     def run_loop(self, stop: threading.Event, interval: float = INTERVAL) -> None:
         """Tick until ``stop`` is set; a failing tick is logged and the loop goes on."""

@@ -77,7 +77,7 @@ def make_server(runtime: Runtime) -> uvicorn.Server:
             services.batch,
             auth,
             runtime.settings.min_timeout_seconds,
-            on_submit=lambda: runtime.engine.wake() if runtime.engine is not None else None,
+            on_submit=lambda: runtime.engine.submitted() if runtime.engine is not None else None,
         ),
     }
     server: uvicorn.Server | None = None

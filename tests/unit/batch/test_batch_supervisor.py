@@ -333,6 +333,55 @@ def test_engine_thread_records_every_step_of_short_jobs_in_order(
         assert [e.at for e in events] == sorted(e.at for e in events)
 
 
+def test_a_submit_wakes_an_idle_engine(service: BatchService, engine: BatchEngine) -> None:
+    add_definition(service, command=["true"])
+    engine.start(interval=60)  # no poll would find the job in time
+    try:
+        job = submit(service)
+        engine.submitted()
+        _eventually(lambda: service.job(job.id).status in TERMINAL)
+    finally:
+        engine.stop()
+    assert service.job(job.id).status is S.SUCCEEDED
+
+
+def test_a_burst_of_submits_is_scheduled_by_held_passes_not_a_tick_each(
+    service: BatchService, logs: Logs, job_env: JobEnvironment, clock: FakeClock
+) -> None:
+    # The compute environment is disabled during the burst, so every pass finds jobs
+    # waiting and holds the next for its window; ticks come only when woken or due.
+    add_ce(service, "burst-ce", 2, state="DISABLED")
+    add_queue(service, "burst", 1, "burst-ce")
+    add_definition(service, command=["true"])
+    engine = BatchEngine(service, ProcessRunner(clock), logs, job_env, clock, window=0.5)
+    ticks = 0
+    has_work = engine.scheduler.has_work
+
+    def counted() -> bool:
+        nonlocal ticks
+        ticks += 1
+        return has_work()
+
+    engine.scheduler.has_work = counted  # type: ignore[method-assign]
+    engine.start(interval=60)
+    try:
+        _eventually(lambda: ticks > 0)  # the start-up tick
+        jobs = []
+        for _ in range(30):
+            jobs.append(submit(service, queue="burst"))
+            engine.submitted()
+            time.sleep(0.002)  # time for the engine to tick, if woken
+        burst_ticks = ticks
+        service.update_compute_environment({"computeEnvironment": "burst-ce", "state": "ENABLED"})
+        # No wake: the pass held for the waiting jobs places them.
+        _eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
+    finally:
+        engine.stop()
+        engine.supervisor.shutdown()
+    assert all(service.job(j.id).status is S.SUCCEEDED for j in jobs)
+    assert burst_ticks <= 6, f"{burst_ticks} ticks for 30 submits"
+
+
 def test_recover_finds_processes_started_just_before_a_crash_without_a_recorded_group(
     service: BatchService,
     engine: BatchEngine,
