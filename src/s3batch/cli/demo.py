@@ -133,12 +133,12 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
         say("   job log:")
         for line in job_log(data_dir, job):
             say(f"   | {line}")
+        say("5. the persons table in each database:")
         for secret_id in ("RDS-credentials", "Redshift-credentials"):
             secret = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
             rows = table_rows(secret, "persons")
-            say(
-                f"5. {secret_id} ({secret['engine']}): persons has {len(rows)} rows, first {rows[0] if rows else None}"
-            )
+            first = rows[0] if rows else None
+            say(f"   {secret_id} ({secret['engine']}): {len(rows)} rows, first {first}")
         if job.status != "SUCCEEDED":
             raise RuntimeError(f"the load job failed: {job.status_reason}")
     finally:
