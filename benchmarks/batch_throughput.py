@@ -22,7 +22,8 @@ Three figures, each with its ratio to the baseline, from two fresh servers per r
 Targets (issue 4): SubmitJob >= 500/s, judged on (a); end to end >= 0.5x the baseline,
 judged on (b). (c) is reported beside them. The server's CPU per SubmitJob in (a) and per
 job in (b) (from /proc, its threads together) is printed too: on a shared machine it
-moves less than the rates do.
+moves less than the rates do. So is the client's own CPU per SubmitJob (boto3's work,
+this process): one client thread cannot make more calls a second than it allows.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Round:
     #: The server's CPU (user + system, its threads together) per SubmitJob in (a), per job in (b): ms.
     submit_cpu: float
     drain_cpu: float
+    #: This process's CPU per SubmitJob in (a) (boto3's own work): ms.
+    client_cpu: float
 
 
 def baseline(n: int) -> float:
@@ -159,6 +162,12 @@ def wait_done(batch: Any, ids: list[str], timeout: float = 600) -> list[dict[str
         time.sleep(POLL_SECONDS)
 
 
+def own_cpu_seconds() -> float:
+    """This process's CPU time so far (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def cpu_seconds(pid: int) -> float:
     """A process's CPU time so far (user + system, all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -167,28 +176,28 @@ def cpu_seconds(pid: int) -> float:
 
 def submit_then_drain(
     jobs: int, submitters: int
-) -> tuple[float, float, list[dict[str, Any]], float, float]:
+) -> tuple[float, float, list[dict[str, Any]], float, float, float]:
     """(a) and (b): submit with the compute environment DISABLED, then enable it and time the drain.
 
     Also the server's CPU in ms per call of (a) and per job of (b) (the drain's includes
     the benchmark's polls, a few calls a second): a steadier figure than rates on a
-    shared machine.
+    shared machine; and the client's CPU per call of (a), boto3's share.
     """
     with running_server() as server:
         batch = client(server)
         setup(batch, "DISABLED")
         assert server.proc is not None
         pid = server.proc.pid
-        before = cpu_seconds(pid)
+        before, own = cpu_seconds(pid), own_cpu_seconds()
         submit_rate, ids = submit_all(server, jobs, submitters)
-        submitted = cpu_seconds(pid)
+        submitted, client_ms = cpu_seconds(pid), (own_cpu_seconds() - own) * 1000 / jobs
         enabled_ms = time.time() * 1000  # the server stamps with the same wall clock
         batch.update_compute_environment(computeEnvironment="local", state="ENABLED")
         done = wait_done(batch, ids)
         drained = cpu_seconds(pid)
     span_ms = max(j["stoppedAt"] for j in done) - enabled_ms
     per_call, per_job = (submitted - before) * 1000 / jobs, (drained - submitted) * 1000 / jobs
-    return submit_rate, len(done) / (span_ms / 1000), done, per_call, per_job
+    return submit_rate, len(done) / (span_ms / 1000), done, per_call, per_job, client_ms
 
 
 def overlapped(jobs: int, submitters: int) -> tuple[float, float, list[dict[str, Any]]]:
@@ -205,13 +214,13 @@ def overlapped(jobs: int, submitters: int) -> tuple[float, float, list[dict[str,
 def one_round(jobs: int, submitters: int) -> Round:
     """The baseline, (a)+(b) on one server and (c) on another, the baseline again."""
     before = baseline(jobs)
-    submit, drain, drained, submit_cpu, drain_cpu = submit_then_drain(jobs, submitters)
+    submit, drain, drained, submit_cpu, drain_cpu, client_cpu = submit_then_drain(jobs, submitters)
     o_submit, o_rate, o_done = overlapped(jobs, submitters)
     after = baseline(jobs)
     failed = [j for j in drained + o_done if j["status"] != "SUCCEEDED"]
     print(f"baseline before and after: {before:.1f}/s, {after:.1f}/s")
     pooled = 2 / (1 / before + 1 / after)  # 2n processes over both runs' time
-    return Round(pooled, submit, drain, o_submit, o_rate, failed, submit_cpu, drain_cpu)
+    return Round(pooled, submit, drain, o_submit, o_rate, failed, submit_cpu, drain_cpu, client_cpu)
 
 
 def report(r: Round, submitters: int) -> None:
@@ -229,6 +238,10 @@ def report(r: Round, submitters: int) -> None:
     print(
         f"server CPU:                {r.submit_cpu:7.2f} ms per SubmitJob in (a),"
         f" {r.drain_cpu:.2f} ms per job in (b)"
+    )
+    print(
+        f"client CPU:                {r.client_cpu:7.2f} ms per SubmitJob in (a) (boto3:"
+        f" one client thread makes at most {1000 / r.client_cpu:.0f} calls/s on this machine)"
     )
     print(
         f"(c) overlapped, submit:    {r.overlapped_submit:7.1f} SubmitJob/s"
