@@ -41,6 +41,14 @@ COLUMNS = [
 TABLES = [
     {"tableName": "typed", "format": {"header": True}, "columns": COLUMNS},
     {"tableName": "checked", "format": {"header": True, "null": "NULL"}, "columns": COLUMNS},
+    {
+        "tableName": "pairs",
+        "columns": [
+            {"name": "id", "type": "integer", "primaryKey": True},
+            {"name": "code", "type": "varchar(3)", "primaryKey": True},
+            {"name": "note", "type": "text"},
+        ],
+    },
 ]
 HEADER = ",".join(c["name"] for c in COLUMNS)
 #: Every value in a spelling the pattern takes but that a database must convert.
@@ -169,6 +177,36 @@ def test_duckdb_checks_keys_without_an_index(
     assert message in capsys.readouterr().err
     with duckdb.connect(str(world.duck_path)) as conn:
         assert conn.execute("SELECT id, code FROM typed").fetchall() == [(1, "x")]
+
+
+def test_duckdb_checks_millions_of_integer_keys_within_its_memory_limit(world: World) -> None:
+    # Grouping them (DuckDB's hash aggregate) ran out of the 80 MB limit at 1.5M integer keys.
+    rows = 2_000_000
+    first = "".join(f"{i},,,,,,x,\n" for i in range(rows))
+    world.s3.put(BUCKET, "many.csv", f"{HEADER}\n{first}".encode())
+    assert world.run("many.csv", "typed", targets=("duck",)) == EXIT_OK
+    more = "".join(f"{i},,,,,,y,\n" for i in range(rows, 2 * rows))
+    world.s3.put(BUCKET, "more.csv", f"{HEADER}\n{more}".encode())
+    assert world.run("more.csv", "typed", "--mode", "append", targets=("duck",)) == EXIT_OK
+    assert world.run("many.csv", "typed", "--mode", "upsert", targets=("duck",)) == EXIT_OK
+    with duckdb.connect(str(world.duck_path)) as conn:
+        counts = conn.execute("SELECT code, count(*), count(DISTINCT id) FROM typed GROUP BY 1")
+        assert sorted(counts.fetchall()) == [("x", rows, rows), ("y", rows, rows)]
+
+
+@pytest.mark.parametrize(
+    ("data", "duplicate"),
+    [("1,x,\n1,y,\n2,x,\n", None), ("1,x,\n1,y,\n2,x,\n1,x,again\n", "line 4")],
+)
+def test_duckdb_finds_a_duplicate_of_a_composite_key_only(
+    world: World, capsys: pytest.CaptureFixture[str], data: str, duplicate: str | None
+) -> None:
+    world.s3.put(BUCKET, "pairs.csv", data.encode())
+    code = world.run("pairs.csv", "pairs", targets=("duck",))
+    err = capsys.readouterr().err
+    assert code == (EXIT_OK if duplicate is None else EXIT_FAILED), err
+    if duplicate is not None:
+        assert f"{duplicate}: duplicate primary key (id, code)=(1, x), first seen on line 1" in err
 
 
 class _Body:

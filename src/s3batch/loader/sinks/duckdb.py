@@ -13,11 +13,11 @@ created on the table by hand are dropped with it.
 
 Memory stays bounded whatever the file's size: the connection's ``memory_limit`` is
 :data:`MEMORY_LIMIT` (DuckDB spills to ``<file>.tmp`` beyond it), and a primary key is
-checked with a ``GROUP BY`` query, which spills, not kept as an index: DuckDB holds an
-index wholly in memory (about 130 bytes a row). So the warehouse, like Redshift, which it
-stands in for, declares no primary key on the tables it creates. A table created with one
-by hand or by an earlier version is accepted: ``append`` and ``upsert`` keep its key, and
-``replace`` swaps in a table without it.
+checked by sorting the keys (:func:`duplicate_query`), which spills, not kept as an
+index: DuckDB holds an index wholly in memory (about 130 bytes a row). So the warehouse,
+like Redshift, which it stands in for, declares no primary key on the tables it creates.
+A table created with one by hand or by an earlier version is accepted: ``append`` and
+``upsert`` keep its key, and ``replace`` swaps in a table without it.
 
 ``append`` and ``upsert`` copy into a temporary staging table and check its keys (for
 ``append``, against the table's too). ``append`` then inserts the rows (once the ledger
@@ -48,6 +48,9 @@ MEMORY_LIMIT = "80MB"
 #: Bytes the CSV reader reads at a time, per thread: its default (32 MB) would take most of
 #: :data:`MEMORY_LIMIT`. At least the longest line DuckDB reads (2 MB by default).
 CSV_BUFFER = 8 * 1024 * 1024
+#: Threads of the key checks: DuckDB's sort and join spill within :data:`MEMORY_LIMIT` on
+#: two (34M keys), and two halve the time of one; more would each want their own buffers.
+KEY_CHECK_THREADS = 2
 #: DuckDB's errors for a value it cannot read from a file (a fast-path spool).
 _REFUSED = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException)
 
@@ -171,17 +174,14 @@ class DuckDBSink(FileSink[duckdb.DuckDBPyConnection]):
         if not keys:
             return
         checks = [
-            (f"SELECT {keys} FROM {self._staging} GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
-             "the file", "is duplicated"),
-        ]  # fmt: skip
+            (duplicate_query(self._staging, self.table.primary_key), "the file", "is duplicated"),
+        ]
         if table is not None:
             checks.append(
                 (f"SELECT {keys} FROM {self._staging} SEMI JOIN {table} USING ({keys}) LIMIT 1",
                  "the file or the table", "already exists"),
             )  # fmt: skip
-        # One thread: a spilling GROUP BY needs less memory than two threads' partitions
-        # (at MEMORY_LIMIT two threads run out of it on 34M keys; one spills and finishes).
-        self._connection.execute("SET threads = 1")
+        self._connection.execute(f"SET threads = {KEY_CHECK_THREADS}")
         for query, where, found in checks:
             key = self._connection.execute(query).fetchone()
             if key is not None:
@@ -204,6 +204,26 @@ class DuckDBSink(FileSink[duckdb.DuckDBPyConnection]):
 
     def _duplicate(self, exc: Exception, reason: str) -> bool:
         return isinstance(exc, duckdb.ConstraintException) and "duplicate key" in reason
+
+
+def duplicate_query(staging: str, primary_key: tuple[str, ...]) -> str:
+    """A query for one key that ``staging`` (a quoted name) holds twice; no row when none.
+
+    The keys are sorted and each compared with the next. Grouping them would be quicker
+    in memory, but DuckDB's (2.0) hash aggregate ran out of :data:`MEMORY_LIMIT` on 1.5M
+    integer keys (strings it spilled); its sort spills whatever the type (34M keys of
+    either, on two threads).
+    Key columns are NOT NULL, so ``=`` is the whole comparison.
+    """
+    keys = [quoted(k) for k in primary_key]
+    nexts = [quoted(f"__s3batch_next_{i}") for i in range(len(keys))]
+    follow = ", ".join(f"lead({k}) OVER w AS {n}" for k, n in zip(keys, nexts, strict=True))
+    same = " AND ".join(f"{k} = {n}" for k, n in zip(keys, nexts, strict=True))
+    columns = ", ".join(keys)
+    return (
+        f"SELECT {columns} FROM (SELECT {columns}, {follow} FROM {staging} "
+        f"WINDOW w AS (ORDER BY {columns})) WHERE {same} LIMIT 1"
+    )
 
 
 def merge(table: TableDef, target: str, staging: str) -> tuple[str | None, str]:
