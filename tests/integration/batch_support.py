@@ -29,28 +29,26 @@ class BatchServer(ChildServer):
         return {**super().env(), **extra}
 
 
+def local_queue(client: Any, queue: str, ce: str, vcpus: int, state: str = "ENABLED") -> None:
+    """An UNMANAGED (local) compute environment ``ce`` of ``vcpus`` and queue ``queue`` over it."""
+    client.create_compute_environment(
+        computeEnvironmentName=ce, type="UNMANAGED", unmanagedvCpus=vcpus, state=state
+    )
+    client.create_job_queue(
+        jobQueueName=queue,
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}],
+    )
+
+
 def batch_client(server: ChildServer) -> Any:
     """A boto3 Batch client, after creating queue ``q`` (8 vCPUs), ``idle-q`` (a DISABLED CE)
     and the definition ``py`` (``python -c pass``)."""
     client = boto3.client(
         "batch", **server.client_kwargs(), config=Config(retries={"max_attempts": 1})
     )
-    client.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=8
-    )
-    client.create_job_queue(
-        jobQueueName="q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
-    )
-    client.create_compute_environment(
-        computeEnvironmentName="idle", type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
-    )
-    client.create_job_queue(
-        jobQueueName="idle-q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "idle"}],
-    )
+    local_queue(client, "q", "local", 8)
+    local_queue(client, "idle-q", "idle", 1, state="DISABLED")
     client.register_job_definition(
         jobDefinitionName="py",
         type="container",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from batch_support import local_queue
 from botocore.config import Config
 
 from s3batch.cli.child import ChildServer
@@ -44,14 +45,7 @@ def test_kill_9_mid_job_records_the_attempt_and_retries(tmp_path: Path) -> None:
     first = ChildServer(tmp_path / "data", extra_args=("--stack", str(stack)))
     first.start()
     batch = _batch(first)
-    batch.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=2
-    )
-    batch.create_job_queue(
-        jobQueueName="q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
-    )
+    local_queue(batch, "q", "local", 2)
     marker, pid_file = tmp_path / "go", tmp_path / "pid"
     # The first attempt records its pid and sleeps; once the marker exists, an attempt succeeds.
     code = (

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from batch_support import local_queue
 
 from s3batch.cli.child import ChildServer
 
@@ -129,14 +130,7 @@ def test_a_job_page_masks_passwords_however_they_are_passed(server: ChildServer)
     """DB_PASS / APIKEY-style names, and the password of a connection URL in a value or the command."""
     batch = boto3.client("batch", **server.client_kwargs())
     name = f"masking-{uuid.uuid4().hex[:8]}"
-    batch.create_compute_environment(
-        computeEnvironmentName=name, type="UNMANAGED", unmanagedvCpus=1, state="DISABLED"
-    )
-    batch.create_job_queue(
-        jobQueueName=name,
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": name}],
-    )
+    local_queue(batch, name, name, 1, state="DISABLED")
     batch.register_job_definition(
         jobDefinitionName=name,
         type="container",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from batch_support import local_queue
 
 from s3batch.cli.child import free_port
 
@@ -208,14 +209,7 @@ def test_a_second_up_on_a_data_dir_in_use_is_refused_and_changes_nothing(
         aws_access_key_id=saved["AccessKeyId"],
         aws_secret_access_key=saved["SecretAccessKey"],
     )
-    batch.create_compute_environment(
-        computeEnvironmentName="local", type="UNMANAGED", unmanagedvCpus=1
-    )
-    batch.create_job_queue(
-        jobQueueName="q",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "local"}],
-    )
+    local_queue(batch, "q", "local", 1)
     batch.register_job_definition(
         jobDefinitionName="wait", type="container", containerProperties={"command": ["sleep", "60"]}
     )

@@ -165,8 +165,7 @@ class Logs:
                 self._ensure(conn, group, stream)
                 row = store.stream_row(conn, group, stream)
                 assert row is not None
-            if events:
-                store.add_events(conn, row, events, self._now())
+            store.add_events(conn, row, events, self._now())
 
     def get_log_events(
         self,
