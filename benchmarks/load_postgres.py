@@ -9,7 +9,9 @@ interleaved; the median counts:
 * ``s3batch load --mode replace`` into a database with no table yet;
 * ``s3batch load --mode upsert`` into a table that already holds every row (all
   unchanged: the merge must read them all and write none);
-* ``s3batch load`` into a new DuckDB file (replace).
+* ``s3batch load`` into a new DuckDB file (replace);
+* DuckDB's own ``COPY`` of the file into a new table of a new file, with DuckDB's default
+  settings and nothing checked: the most any loader into DuckDB can reach on this machine.
 
 ``s3batch load`` runs in this process (``main([...])``) with S3 and Secrets Manager as
 in-memory stand-ins, so the figures are the loader's own work (download to a local file,
@@ -40,6 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 
 from s3batch.embedded import EmbeddedPostgres, pgbin
@@ -55,6 +58,7 @@ PERSONS_DDL = (
 #: Each method's target, as a ratio to psql (or rows/s for DuckDB).
 TARGETS = {"s3batch replace": ">= 1.7x", "s3batch upsert (all unchanged)": ">= 0.7x"}
 DUCKDB, DUCKDB_TARGET = "s3batch into DuckDB", 1_500_000
+BARE_DUCKDB = "duckdb COPY alone (no checks)"
 
 Secret = dict[str, Any]
 
@@ -95,6 +99,15 @@ def psql_copy(psql: str, secret: Secret, csv_path: Path) -> float:
     started = time.perf_counter()
     copy = f"\\copy persons FROM '{csv_path}' WITH (FORMAT csv)"
     subprocess.run([*base, "-q", "-c", copy], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def duckdb_copy(csv_path: Path, path: Path) -> float:
+    """DuckDB alone: a new file, a table without key, ``COPY`` the CSV, close. Seconds."""
+    started = time.perf_counter()
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(PERSONS_DDL.replace(" PRIMARY KEY", ""))
+        conn.execute(f"COPY persons FROM '{csv_path}' (FORMAT csv, HEADER false)")
     return time.perf_counter() - started
 
 
@@ -139,7 +152,7 @@ def methods(psql: str, secret: Secret, csv_path: Path, tmp: Path) -> dict[str, C
         s3batch_load(s3, full)
         return s3batch_load(s3, full, "upsert")
 
-    def duckdb() -> float:
+    def into_duckdb() -> float:
         path = tmp / f"{uuid.uuid4().hex[:8]}.duckdb"
         return s3batch_load(s3, {"engine": "duckdb", "path": str(path)})
 
@@ -147,7 +160,8 @@ def methods(psql: str, secret: Secret, csv_path: Path, tmp: Path) -> dict[str, C
         "psql \\copy": lambda: psql_copy(psql, new_database(secret), csv_path),
         "s3batch replace": lambda: s3batch_load(s3, new_database(secret)),
         "s3batch upsert (all unchanged)": upsert,
-        DUCKDB: duckdb,
+        DUCKDB: into_duckdb,
+        BARE_DUCKDB: lambda: duckdb_copy(csv_path, tmp / f"{uuid.uuid4().hex[:8]}.duckdb"),
     }
 
 
@@ -192,6 +206,12 @@ def report(rows: int, seconds: dict[str, list[float]]) -> None:
             f"{statistics.median(ratios):5.2f}x psql ({ratios[0]:.2f}-{ratios[-1]:.2f})"
             f"  target {target or '-':18} runs: {', '.join(f'{x:.2f}' for x in runs)} s"
         )
+    bare = sorted(b / s for b, s in zip(seconds[BARE_DUCKDB], seconds[DUCKDB], strict=True))
+    print(
+        f"s3batch into DuckDB is {statistics.median(bare):.2f}x DuckDB's COPY alone "
+        f"({bare[0]:.2f}-{bare[-1]:.2f}), which reaches {rows / min(seconds[BARE_DUCKDB]):,.0f} "
+        "rows/s at best here"
+    )
 
 
 if __name__ == "__main__":
