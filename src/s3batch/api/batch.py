@@ -284,7 +284,9 @@ class BatchProtocol:
         }
         if kind not in lookups:
             raise ClientException(f"{arn} is not a taggable AWS Batch resource ARN")
-        lookups[kind](arn)
+        resource = lookups[kind](arn)
+        if getattr(resource, "arn", None) != arn:  # a definition's without its revision
+            raise ClientException(f"{arn} is not the ARN of an AWS Batch resource")
 
     def list_tags(self, params: JsonObject) -> JsonObject:
         """ListTagsForResource."""

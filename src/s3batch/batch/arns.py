@@ -22,6 +22,12 @@ class ArnBuilder:
         """The ARN of a resource of ``kind`` named ``name``."""
         return f"arn:aws:batch:{self.region}:{self.account_id}:{kind}/{name}"
 
+    def owns(self, reference: str) -> bool:
+        """Whether ``reference`` is a name, or an ARN of this region and account."""
+        return not reference.startswith("arn:") or reference.startswith(
+            f"arn:aws:batch:{self.region}:{self.account_id}:"
+        )
+
 
 def resource_name(reference: str, kind: str) -> str:
     """The name part of ``reference`` when it is an ARN of ``kind``, else ``reference`` itself."""

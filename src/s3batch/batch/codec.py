@@ -9,6 +9,7 @@ from s3batch.batch.models import (
     ComputeEnvironment,
     ContainerDetail,
     ContainerProperties,
+    Dependency,
     EvaluateOnExit,
     Job,
     JobDefinition,
@@ -163,7 +164,6 @@ def job_detail(
     ``summary`` is an array parent's children counted by status, ``summary_at`` when that
     last changed (epoch ms).
     """
-    ended = job.status in TERMINAL
     return _compact(
         {
             "jobArn": job.arn,
@@ -181,15 +181,29 @@ def job_detail(
             "container": container_to_json(job.container),
             "retryStrategy": retry_to_json(job.retry_strategy),
             "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
-            "platformCapabilities": ["EC2"],
-            "dependsOn": [{"jobId": d} for d in job.depends_on] if job.depends_on else None,
+            "platformCapabilities": list(job.platform_capabilities),
+            "dependsOn": [dependency_to_json(d) for d in job.dependencies] or None,
             "arrayProperties": array_properties(job, summary, summary_at),
             "tags": tags or None,
-            "isCancelled": ended and job.stop_request == "CANCEL" or None,
-            "isTerminated": ended and job.stop_request == "TERMINATE" or None,
+            **_stopped_flags(job),
             "trigger": job.submission.trigger,
         }
     )
+
+
+def _stopped_flags(job: Job) -> dict[str, Json]:
+    """``isCancelled`` / ``isTerminated``: present (true) once a cancelled or terminated job ended."""
+    ended = job.status in TERMINAL
+    return {
+        "isCancelled": ended and job.stop_request == "CANCEL" or None,
+        "isTerminated": ended and job.stop_request == "TERMINATE" or None,
+    }
+
+
+def dependency_to_json(dependency: Dependency) -> dict[str, Json]:
+    """A JobDependency shape: ``{jobId, type}``, each only when set."""
+    job_id, kind = dependency
+    return _compact({"jobId": job_id, "type": kind})
 
 
 def job_summary(job: Job) -> dict[str, Json]:
@@ -208,6 +222,7 @@ def job_summary(job: Job) -> dict[str, Json]:
             "container": container or None,
             "arrayProperties": array_properties(job),
             "jobDefinition": job.definition_arn,
+            **_stopped_flags(job),
         }
     )
 
@@ -276,6 +291,7 @@ def job_definition_detail(definition: JobDefinition, tags: dict[str, str]) -> di
             else None,
             "platformCapabilities": spec.get("platformCapabilities") or ["EC2"],
             "propagateTags": spec.get("propagateTags"),
+            "schedulingPriority": spec.get("schedulingPriority"),
             "containerOrchestrationType": "ECS",
             "tags": tags or None,
         }

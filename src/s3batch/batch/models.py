@@ -150,6 +150,10 @@ class Submission:
     trigger: Json = None
 
 
+#: One ``dependsOn`` entry: ``(jobId, type)``.
+Dependency = tuple[str | None, str | None]
+
+
 @dataclass(frozen=True)
 class Job:
     """A submitted job and where it stands."""
@@ -177,6 +181,12 @@ class Job:
     submission: Submission = Submission()
     #: Ids of the jobs that must succeed before this one runs (``dependsOn``).
     depends_on: tuple[str, ...] = ()
+    #: ``dependsOn`` as DescribeJobs shows it: ``(jobId, type)`` pairs, either may be None
+    #: (``(None, "SEQUENTIAL")`` on an array parent; an array child's are the job ids it
+    #: waits for).
+    dependencies: tuple[Dependency, ...] = ()
+    #: The job definition's ``platformCapabilities``.
+    platform_capabilities: tuple[str, ...] = ("EC2",)
     #: ``CANCEL`` or ``TERMINATE`` once CancelJob/TerminateJob asked for it.
     stop_request: str | None = None
     #: The reason given with the stop request.

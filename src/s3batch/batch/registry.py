@@ -82,7 +82,9 @@ class Registry:
             ClientException: there is none.
         """
         name = arns.resource_name(reference, arns.COMPUTE_ENVIRONMENT)
-        ce = store.get_compute_environment(self.db.conn, name)
+        ce = (
+            store.get_compute_environment(self.db.conn, name) if self.arns.owns(reference) else None
+        )
         if ce is None:
             raise fail(f"ComputeEnvironment {reference} not found.")
         return ce
@@ -157,7 +159,8 @@ class Registry:
         Raises:
             ClientException: there is none.
         """
-        queue = store.get_job_queue(self.db.conn, arns.resource_name(reference, arns.JOB_QUEUE))
+        name = arns.resource_name(reference, arns.JOB_QUEUE)
+        queue = store.get_job_queue(self.db.conn, name) if self.arns.owns(reference) else None
         if queue is None:
             raise fail(f"JobQueue {reference} not found.")
         return queue
@@ -243,7 +246,9 @@ class Registry:
         text = arns.resource_name(reference, arns.JOB_DEFINITION)
         name, _, revision = text.partition(":")
         found: JobDefinition | None = None
-        if not revision:
+        if not self.arns.owns(reference):
+            pass  # another region's or account's: not found here
+        elif not revision:
             latest = store.latest_active_definition(self.db.conn, name)
             found = latest[0] if latest else None
             if found is None and not is_arn:
@@ -280,8 +285,14 @@ class Registry:
         return store.get_tags(self.db.conn, arn)
 
     def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
-        """TagResource: add or replace tags."""
+        """TagResource: add or replace tags (a resource holds at most 50).
+
+        Raises:
+            ClientException: the resource would hold more than 50.
+        """
         with self.db.transaction() as conn:
+            if len(store.get_tags(conn, arn).keys() | tags.keys()) > requests.MAX_TAGS:
+                raise fail(f"a resource can have at most {requests.MAX_TAGS} tags")
             store.set_tags(conn, arn, tags)
 
     def untag_resource(self, arn: str, keys: Iterable[str]) -> None:

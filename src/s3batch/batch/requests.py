@@ -40,6 +40,9 @@ MAX_QUEUE_CES = 3
 #: ``jobStateTimeLimitActions``: at most this many, each ``maxTimeSeconds`` within these bounds.
 MAX_TIME_LIMIT_ACTIONS, MIN_TIME_LIMIT, MAX_TIME_LIMIT = 5, 600, 86400
 MANAGED_TYPES = ("FARGATE", "FARGATE_SPOT", "EC2", "SPOT")
+PLATFORM_CAPABILITIES = ("EC2", "FARGATE")
+#: Tags: how many a resource may hold, the longest key and value.
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
 RESOURCE_TYPES = ("VCPU", "MEMORY", "GPU")
 
 
@@ -94,6 +97,10 @@ def compute_environment(
         raise fail(f"type must be MANAGED or UNMANAGED, not {kind!r}")
     resources = request.get("computeResources")
     compute_type: ComputeType = "LOCAL"
+    if kind == "MANAGED" and request.get("unmanagedvCpus") is not None:
+        raise fail("unmanagedvCpus is only supported for an UNMANAGED compute environment")
+    if kind == "UNMANAGED" and resources is not None:
+        raise fail("computeResources is only supported for a MANAGED compute environment")
     if kind == "MANAGED":
         if not isinstance(resources, Mapping):
             raise fail("computeResources is required for a MANAGED compute environment")
@@ -242,22 +249,36 @@ def parameters(items: Json, field: str) -> dict[str, str]:
     return {str(k): v for k, v in items.items()}
 
 
+def mapping(value: Json, field: str) -> Mapping[str, Json]:
+    if not isinstance(value, Mapping):
+        raise fail(f"{field} must be an object")
+    return value
+
+
+def _text(value: Json, field: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise fail(f"{field} must be a string")
+    return value
+
+
 def retry_strategy(value: Json, field: str = "retryStrategy") -> RetryStrategy:
     """A retryStrategy: attempts 1..10 (default 1) and up to 5 evaluateOnExit rules."""
     if value is None:
         return RetryStrategy()
+    value = mapping(value, field)
     attempts = _int(value.get("attempts", 1), f"{field}.attempts", 1, 10)
     rules = []
-    for rule in value.get("evaluateOnExit") or []:
+    where = f"{field}.evaluateOnExit"
+    for rule in _objects(value.get("evaluateOnExit"), where):
         action = str(require(rule, "action")).upper()
         if action not in ("RETRY", "EXIT"):
-            raise fail(f"{field}.evaluateOnExit.action must be RETRY or EXIT")
+            raise fail(f"{where}.action must be RETRY or EXIT")
         rules.append(
             EvaluateOnExit(
                 "RETRY" if action == "RETRY" else "EXIT",
-                rule.get("onStatusReason"),
-                rule.get("onReason"),
-                rule.get("onExitCode"),
+                _text(rule.get("onStatusReason"), f"{where}.onStatusReason"),
+                _text(rule.get("onReason"), f"{where}.onReason"),
+                _text(rule.get("onExitCode"), f"{where}.onExitCode"),
             )
         )
     if len(rules) > 5:
@@ -267,9 +288,19 @@ def retry_strategy(value: Json, field: str = "retryStrategy") -> RetryStrategy:
 
 def timeout(value: Json, field: str = "timeout") -> int | None:
     """``timeout.attemptDurationSeconds`` (any positive number of seconds), or None."""
-    if not value or value.get("attemptDurationSeconds") is None:
+    if value is None or mapping(value, field).get("attemptDurationSeconds") is None:
         return None
     return _int(value["attemptDurationSeconds"], f"{field}.attemptDurationSeconds", 1)
+
+
+def legacy_resources(props: Mapping[str, Json], field: str) -> tuple[Pair, ...]:
+    """The deprecated ``vcpus`` (at least 1) and ``memory`` (MiB, at least 4) as VCPU and
+    MEMORY requirements, where given."""
+    pairs = []
+    for key, kind, low in (("vcpus", "VCPU", 1), ("memory", "MEMORY", 4)):
+        if props.get(key) is not None:
+            pairs.append((kind, str(_int(props[key], f"{field}.{key}", low))))
+    return tuple(pairs)
 
 
 def _container(props: Json) -> ContainerProperties:
@@ -279,17 +310,23 @@ def _container(props: Json) -> ContainerProperties:
         props.get("resourceRequirements"), "containerProperties.resourceRequirements"
     )
     kinds = {k for k, _ in requirements}
-    legacy = [
-        ("VCPU", str(props["vcpus"])) if "VCPU" not in kinds and props.get("vcpus") else None,
-        ("MEMORY", str(props["memory"])) if "MEMORY" not in kinds and props.get("memory") else None,
-    ]
+    legacy = legacy_resources(props, "containerProperties")
     return ContainerProperties(
         command(props.get("command"), "containerProperties.command"),
         environment(props.get("environment"), "containerProperties.environment"),
-        requirements + tuple(p for p in legacy if p),
+        requirements + tuple(p for p in legacy if p[0] not in kinds),
         props.get("image"),
         secrets(props.get("secrets"), "containerProperties.secrets"),
     )
+
+
+def platform_capabilities(value: Json) -> tuple[str, ...]:
+    """``platformCapabilities``: EC2 (the default) or FARGATE."""
+    if value is None:
+        return ("EC2",)
+    if not isinstance(value, list) or len(value) != 1 or value[0] not in PLATFORM_CAPABILITIES:
+        raise fail(f"platformCapabilities must be one of {', '.join(PLATFORM_CAPABILITIES)}")
+    return (str(value[0]),)
 
 
 def job_definition(request: Mapping[str, Json], now: int) -> JobDefinition:
@@ -298,6 +335,9 @@ def job_definition(request: Mapping[str, Json], now: int) -> JobDefinition:
     kind = require(request, "type")
     if kind != "container":
         raise fail(f"job definition type {kind!r} is not supported by s3batch (only container)")
+    platform_capabilities(request.get("platformCapabilities"))
+    if request.get("schedulingPriority") is not None:
+        _int(request["schedulingPriority"], "schedulingPriority", 0, 9999)
     return JobDefinition(
         name=name,
         revision=0,
@@ -320,10 +360,19 @@ def fingerprint(request: Mapping[str, Json]) -> str:
 
 
 def tags(value: Json) -> dict[str, str]:
-    """A tags map (at most 50 string pairs)."""
+    """A tags map: at most 50, keys of 1-128 characters not starting ``aws:``, values of at
+    most 256."""
     found = parameters(value, "tags")
-    if len(found) > 50:
-        raise fail("a resource can have at most 50 tags")
+    if len(found) > MAX_TAGS:
+        raise fail(f"a resource can have at most {MAX_TAGS} tags")
+    for key, text in found.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY or len(text) > MAX_TAG_VALUE:
+            raise fail(
+                f"tag keys must be 1-{MAX_TAG_KEY} characters and values at most {MAX_TAG_VALUE}"
+                f" (key {key[:MAX_TAG_KEY]!r})"
+            )
+        if key.lower().startswith("aws:"):
+            raise fail(f"tag keys starting with aws: are reserved ({key})")
     return found
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from s3batch.batch import params, requests
 from s3batch.batch.models import (
     ContainerDetail,
+    Dependency,
     Job,
     JobDefinition,
     JobQueue,
@@ -31,6 +32,9 @@ DEFAULT_VCPUS = 1.0
 MAX_DEPENDENCIES = 20
 #: ``arrayProperties.size`` bounds.
 MIN_ARRAY, MAX_ARRAY = 2, 10000
+#: SubmitJob members for fair-share queues, which s3batch does not have (CreateJobQueue
+#: takes no ``schedulingPolicyArn``): refused, as AWS refuses them on a FIFO queue.
+FAIR_SHARE = ("shareIdentifier", "schedulingPriorityOverride")
 #: SubmitJob members s3batch does not implement yet: refused rather than ignored.
 UNSUPPORTED = (
     "nodeOverrides",
@@ -58,6 +62,20 @@ class Dependencies:
     def job_ids(self) -> tuple[str, ...]:
         """Every job id named (plain and N_TO_N)."""
         return tuple(dict.fromkeys((*self.plain, *self.n_to_n)))
+
+    def entries(self) -> tuple[Dependency, ...]:
+        """The entries as DescribeJobs shows them: ``(jobId, type)``."""
+        return (
+            *((job_id, None) for job_id in self.plain),
+            *((job_id, "N_TO_N") for job_id in self.n_to_n),
+            *(((None, "SEQUENTIAL"),) if self.sequential else ()),
+        )
+
+    def of_child(self, parent_id: str, index: int) -> tuple[str, ...]:
+        """The jobs child ``index`` of array ``parent_id`` waits for: the plain dependencies,
+        child ``index`` of each N_TO_N array and (SEQUENTIAL) child ``index - 1``."""
+        sequential = (f"{parent_id}:{index - 1}",) if self.sequential and index else ()
+        return (*self.plain, *(f"{array}:{index}" for array in self.n_to_n), *sequential)
 
 
 def dependencies(items: Json) -> Dependencies:
@@ -119,9 +137,7 @@ def children(parent: Job, deps: Dependencies) -> list[Job]:
     size = parent.array_size or 0
     out = []
     for index in range(size):
-        waits = [*deps.plain, *(f"{array}:{index}" for array in deps.n_to_n)]
-        if deps.sequential and index > 0:
-            waits.append(f"{parent.id}:{index - 1}")
+        waits = deps.of_child(parent.id, index)
         out.append(
             replace(
                 parent,
@@ -129,7 +145,8 @@ def children(parent: Job, deps: Dependencies) -> list[Job]:
                 arn=f"{parent.arn}:{index}",
                 status=JobStatus.PENDING,
                 submission=Submission(None, parent.submission.trigger),
-                depends_on=tuple(waits),
+                depends_on=waits,
+                dependencies=tuple((job_id, None) for job_id in waits),
                 array_index=index,
                 array_parent=parent.id,
             )
@@ -154,7 +171,8 @@ def container(
     request: Mapping[str, Json], definition: JobDefinition, parameters: dict[str, str]
 ) -> ContainerDetail:
     """The job's container: effective command (substituted), environment and resources."""
-    overrides = request.get("containerOverrides") or {}
+    overrides = request.get("containerOverrides")
+    overrides = {} if overrides is None else requests.mapping(overrides, "containerOverrides")
     override_command = requests.command(overrides.get("command"), "containerOverrides.command")
     effective = override_command or definition.container.command
     if not effective:
@@ -166,7 +184,10 @@ def container(
         requests.environment(overrides.get("environment"), "containerOverrides.environment"),
     )
     requirements = _merge_pairs(
-        definition.container.resource_requirements,
+        _merge_pairs(
+            definition.container.resource_requirements,
+            requests.legacy_resources(overrides, "containerOverrides"),
+        ),
         requests.resource_requirements(
             overrides.get("resourceRequirements"), "containerOverrides.resourceRequirements"
         ),
@@ -202,6 +223,10 @@ def build_job(
     for member in UNSUPPORTED:
         if request.get(member):
             raise fail(f"{member} is not supported by s3batch yet")
+    for member in FAIR_SHARE:
+        if request.get(member) is not None:
+            raise fail(f"{member} applies to a job queue with a fair-share scheduling policy;"
+                       f" job queue {queue.name} has none")  # fmt: skip
     merged = params.merge(
         definition.parameters, requests.parameters(request.get("parameters"), "parameters")
     )
@@ -231,5 +256,9 @@ def build_job(
         timeout=timeout,
         submission=submission,
         depends_on=deps.job_ids,
+        dependencies=deps.entries(),
+        platform_capabilities=requests.platform_capabilities(
+            definition.spec.get("platformCapabilities")
+        ),
         array_size=size,
     )

@@ -237,8 +237,11 @@ class ObjectStore:
         return obj
 
     def read(self, obj: ObjectMeta, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Yield bytes ``start`` up to (not including) ``end`` of an object."""
+        """Yield bytes ``start`` up to (not including) ``end`` of an object got with its
+        bytes (:meth:`get_object`)."""
         end = obj.size if end is None else end
+        if obj.inline is None and not obj.segments and obj.size:
+            raise ValueError(f"{obj.bucket}/{obj.key} was read without its bytes (head_object)")
         if obj.inline is not None:
             yield obj.inline[start:end]
             return

@@ -353,3 +353,12 @@ ALTER TABLE uploads ADD COLUMN cache_control TEXT;
 ALTER TABLE uploads ADD COLUMN content_disposition TEXT;
 ALTER TABLE uploads ADD COLUMN content_language TEXT;
 ALTER TABLE uploads ADD COLUMN expires TEXT;
+
+-- from 0010_job_detail.sql
+-- 0010: what DescribeJobs shows of a job as it was submitted: `depends_spec`, its dependsOn
+-- entries with their types as JSON (`[{"jobId": …, "type": "N_TO_N"}, {"type": "SEQUENTIAL"}]`;
+-- `depends_on` keeps the job ids the scheduler waits for), and `platform_capabilities`, its
+-- definition's platformCapabilities.
+
+ALTER TABLE jobs ADD COLUMN depends_spec TEXT;
+ALTER TABLE jobs ADD COLUMN platform_capabilities TEXT NOT NULL DEFAULT '["EC2"]';

@@ -15,7 +15,7 @@ from functools import cached_property
 
 from s3batch.batch import codec
 from s3batch.batch.errors import IllegalTransition, TransitionConflict
-from s3batch.batch.models import Attempt, ContainerDetail, Job, JobEvent, Submission
+from s3batch.batch.models import Attempt, ContainerDetail, Dependency, Job, JobEvent, Submission
 from s3batch.batch.status import JobStatus, allowed
 from s3batch.batch.store.sql import dump as _dump
 from s3batch.batch.store.sql import marks as _marks
@@ -77,6 +77,8 @@ def job_from_row(row: Row) -> Job:
         pgid=row["pgid"],
         submission=Submission(row["idempotency_key"], trigger),
         depends_on=tuple(json.loads(row["depends_on"])),
+        dependencies=_dependencies(row),
+        platform_capabilities=tuple(json.loads(row["platform_capabilities"])),
         stop_request=row["stop_request"],
         stop_reason=row["stop_reason"],
         array_size=row["array_size"],
@@ -84,6 +86,13 @@ def job_from_row(row: Row) -> Job:
         array_parent=row["array_parent"],
         blocked_since=row["blocked_since"],
     )
+
+
+def _dependencies(row: Row) -> tuple[Dependency, ...]:
+    """``depends_spec`` as pairs; for a job stored before it was kept, its plain job ids."""
+    if row["depends_spec"] is None:
+        return tuple((job_id, None) for job_id in json.loads(row["depends_on"]))
+    return tuple((d.get("jobId"), d.get("type")) for d in json.loads(row["depends_spec"]))
 
 
 def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
@@ -100,8 +109,8 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
     cursor = conn.execute(
         "INSERT OR IGNORE INTO jobs (id, name, arn, queue, queue_arn, definition_arn, status, status_reason,"
         " parameters, container, vcpus, memory, retry_strategy, timeout, created_at, idempotency_key,"
-        " trigger_info, depends_on, array_size, array_index, array_parent)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " trigger_info, depends_on, depends_spec, platform_capabilities, array_size, array_index,"
+        " array_parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             job.id,
             job.name,
@@ -121,6 +130,8 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
             job.submission.idempotency_key,
             None if trigger is None else _dump(trigger),
             _dump(list(job.depends_on)),
+            _dump([codec.dependency_to_json(d) for d in job.dependencies]),
+            _dump(list(job.platform_capabilities)),
             job.array_size,
             job.array_index,
             job.array_parent,
