@@ -101,6 +101,24 @@ class InvalidArgument(InvalidRequest):
     code = "InvalidArgument"
 
 
+class InvalidLocationConstraint(InvalidRequest):
+    """The specified location-constraint is not valid"""
+
+    code = "InvalidLocationConstraint"
+
+
+class MetadataTooLarge(InvalidRequest):
+    """Your metadata headers exceed the maximum allowed metadata size."""
+
+    code = "MetadataTooLarge"
+
+
+class InvalidPartNumber(S3BatchError):
+    """The requested partnumber is not satisfiable"""
+
+    code = "InvalidPartNumber"
+
+
 class InvalidRange(S3BatchError):
     """The requested range is not satisfiable."""
 

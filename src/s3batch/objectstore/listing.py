@@ -106,8 +106,10 @@ def list_page(
     after: str | None = None,
     token: str | None = None,
 ) -> Listing:
-    """One page of a listing."""
-    page = _Page(max(0, min(max_keys, MAX_KEYS)))
+    """One page of a listing (``max_keys`` 0: an empty page, not truncated, as S3 answers)."""
+    if max_keys <= 0:
+        return Listing([], [], False, None)
+    page = _Page(min(max_keys, MAX_KEYS))
     cursor = _start(prefix, delimiter, after, token)
     batch = page.max_keys + 1
     while not page.truncated:

@@ -152,9 +152,7 @@ class Multipart:
         """Abandon an upload and delete its parts."""
         self.upload(bucket, key, upload_id)
         with self.db.transaction() as conn:
-            parts = store.list_parts(conn, upload_id)
-            store.delete_upload(conn, upload_id)
-            store.release_blobs(conn, [p.blob_id for p in parts])
+            store.abandon_upload(conn, upload_id)
         self.objects.purge_released()
 
     def list_uploads(self, bucket: str) -> list[MultipartUpload]:

@@ -112,13 +112,19 @@ class ObjectStore:
         return store.list_buckets(self.db.conn)
 
     def delete_bucket(self, name: str) -> None:
-        """Delete an empty bucket. Raises NoSuchBucket, BucketNotEmpty."""
+        """Delete a bucket without objects, and the multipart uploads left in it, as S3 does.
+
+        Raises NoSuchBucket, BucketNotEmpty.
+        """
         with self.db.transaction() as conn:
             if store.get_bucket(conn, name) is None:
                 raise NoSuchBucket(BucketName=name)
             if not store.bucket_is_empty(conn, name):
                 raise BucketNotEmpty(BucketName=name)
+            for upload in store.list_uploads(conn, name):
+                store.abandon_upload(conn, upload.upload_id)
             store.delete_bucket(conn, name)
+        self.purge_released()
 
     # -- objects ---------------------------------------------------------------------
 

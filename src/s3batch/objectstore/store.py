@@ -119,10 +119,9 @@ def set_eventbridge(conn: sqlite3.Connection, name: str, enabled: bool) -> None:
 
 
 def bucket_is_empty(conn: sqlite3.Connection, name: str) -> bool:
-    """True when the bucket holds no objects and no multipart uploads."""
+    """True when the bucket holds no objects (multipart uploads in progress do not count)."""
     row = conn.execute(
-        "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?) OR EXISTS(SELECT 1 FROM uploads WHERE bucket = ?) AS used",
-        (name, name),
+        "SELECT EXISTS(SELECT 1 FROM objects WHERE bucket = ?) AS used", (name,)
     ).fetchone()
     return not row["used"]
 
@@ -242,6 +241,13 @@ def delete_upload(conn: sqlite3.Connection, upload_id: str) -> None:
     """Remove an upload and its parts."""
     conn.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
     conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+
+
+def abandon_upload(conn: sqlite3.Connection, upload_id: str) -> None:
+    """Remove an upload and release its parts' blobs (abort)."""
+    parts = list_parts(conn, upload_id)
+    delete_upload(conn, upload_id)
+    release_blobs(conn, [p.blob_id for p in parts])
 
 
 def _part(row: Row) -> Part:

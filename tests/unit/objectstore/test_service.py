@@ -21,6 +21,7 @@ from s3batch.objectstore.errors import (
     KeyTooLongError,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchUpload,
 )
 from s3batch.objectstore.models import INLINE_MAX, Attributes, Checksum, ObjectMeta
 from s3batch.objectstore.multipart import Multipart
@@ -149,13 +150,16 @@ def test_a_bucket_with_an_object_is_not_empty(objects: ObjectStore) -> None:
     assert objects.list_buckets() == []
 
 
-def test_a_bucket_with_only_a_multipart_upload_is_not_empty(objects: ObjectStore) -> None:
+def test_a_bucket_with_only_a_multipart_upload_is_deleted_with_it(objects: ObjectStore) -> None:
+    # As S3 does: uploads in progress do not keep a bucket; they go with it.
     multipart = Multipart(objects)
     upload = multipart.create("bkt", "k", Attributes(), None)
-    with pytest.raises(BucketNotEmpty):
-        objects.delete_bucket("bkt")
-    multipart.abort("bkt", "k", upload.upload_id)
     objects.delete_bucket("bkt")
+    with pytest.raises(NoSuchBucket):
+        objects.bucket("bkt")
+    objects.create_bucket("bkt", "us-east-1")  # a new bucket of the name has no such upload
+    with pytest.raises(NoSuchUpload):
+        multipart.parts("bkt", "k", upload.upload_id)
 
 
 # -- put / get / head ---------------------------------------------------------------------------

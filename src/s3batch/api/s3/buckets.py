@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from s3batch.api.http import Response
 from s3batch.api.s3.call import Call
 from s3batch.api.s3.xml import document, element, iso, parse, url_encoded
-from s3batch.objectstore.errors import InvalidArgument
+from s3batch.objectstore.errors import InvalidArgument, InvalidLocationConstraint
 from s3batch.objectstore.models import Listing, ObjectMeta
 
 _XML = ("content-type", "application/xml")
@@ -22,6 +22,8 @@ async def create_bucket(call: Call) -> Response:
     if body.strip():
         constraint = parse(body).find("LocationConstraint")
         if constraint is not None and constraint.text:
+            if constraint.text == "us-east-1":  # S3: us-east-1 is asked for by sending none
+                raise InvalidLocationConstraint(LocationConstraint=constraint.text)
             region = constraint.text
     await run_in_threadpool(call.services.objects.create_bucket, call.bucket, region)
     return Response(200, [*call.base_headers(), ("location", f"/{call.bucket}")])

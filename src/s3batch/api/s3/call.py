@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime
 from typing import TypeVar
 from urllib.parse import unquote
 
 from s3batch.api.http import Request
 from s3batch.api.s3.errors import InvalidURI
 from s3batch.api.sigv4 import Verified
+from s3batch.objectstore.errors import MetadataTooLarge
 from s3batch.objectstore.models import Attributes
 from s3batch.objectstore.multipart import Multipart
 from s3batch.objectstore.service import ObjectStore
@@ -21,6 +20,8 @@ T = TypeVar("T")
 
 #: Stored content type when the client sends none, as S3 does.
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+#: Bytes of user metadata (names and values, UTF-8) a write may carry.
+MAX_METADATA = 2048
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,20 @@ def split_path(raw_path: str) -> tuple[str, str]:
         raise InvalidURI() from exc
 
 
-def http_date(moment: datetime) -> str:
-    """RFC 1123 date, as in Last-Modified."""
-    return format_datetime(moment.replace(microsecond=0), usegmt=True)
-
-
 def attributes_from(headers: dict[str, str]) -> Attributes:
-    """The stored standard headers (Content-Type, Cache-Control, ...) and user metadata of a write."""
+    """The stored standard headers (Content-Type, Cache-Control, ...) and user metadata of a write.
+
+    Raises:
+        MetadataTooLarge: the user metadata's names and values exceed 2 KB (UTF-8), as S3 limits it.
+    """
     metadata = {
         k.removeprefix("x-amz-meta-"): v for k, v in headers.items() if k.startswith("x-amz-meta-")
     }
+    if (
+        metadata
+        and sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items()) > MAX_METADATA
+    ):
+        raise MetadataTooLarge(MaxSizeAllowed=str(MAX_METADATA))
     encodings = [e.strip() for e in headers.get("content-encoding", "").split(",")]
     encoding = ",".join(e for e in encodings if e and e != "aws-chunked") or None
     return Attributes(

@@ -9,6 +9,7 @@ from s3batch.api.s3.xml import error_document
 from s3batch.errors import AuthError, Conflict, InvalidRequest, NotFound, S3BatchError
 from s3batch.objectstore.errors import (
     EntityTooLarge,
+    InvalidPartNumber,
     InvalidRange,
     NotModified,
     PreconditionFailed,
@@ -52,6 +53,7 @@ _STATUS: dict[type[S3BatchError], int] = {
     MissingContentLength: 411,
     PreconditionFailed: 412,
     InvalidRange: 416,
+    InvalidPartNumber: 416,
     NotImplementedYet: 501,
 }
 
@@ -74,6 +76,10 @@ def error_response(exc: S3BatchError, request_id: str, resource: str) -> Respons
         ("x-amz-request-id", request_id),
         ("x-amz-id-2", request_id),
     ]
-    if status == 304:
-        return Response(304, headers[1:])
+    if status == 304:  # with the validators a 200 would carry, as HTTP requires
+        validators = [
+            ("etag", exc.details.get("ETag")),
+            ("last-modified", exc.details.get("LastModified")),
+        ]
+        return Response(304, headers[1:] + [(k, str(v)) for k, v in validators if v])
     return Response(status, headers, error_document(exc, request_id, resource))

@@ -8,10 +8,10 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
-from s3batch.api.s3.call import Call, attributes_from, http_date, small_write, stored_headers
+from s3batch.api.s3.call import Call, attributes_from, small_write, stored_headers
 from s3batch.api.s3.errors import NotImplementedYet
-from s3batch.api.s3.ranges import byte_range, check_conditions
-from s3batch.api.s3.xml import document, element, iso, parse
+from s3batch.api.s3.ranges import byte_range, check_conditions, http_date, part_range
+from s3batch.api.s3.xml import MalformedXML, document, element, iso, parse
 from s3batch.errors import S3BatchError
 from s3batch.objectstore.checksums import BodyDigest, check, header_name
 from s3batch.objectstore.errors import InvalidArgument, InvalidRequest
@@ -100,8 +100,16 @@ async def get_object(call: Call, head: bool = False) -> Response:
     obj = fetch(call.bucket, call.key)
     headers = call.request.headers
     check_conditions(headers, obj)
-    span = byte_range(headers.get("range"), obj.size)
+    number = call.request.query.get("partNumber")
     out = _object_headers(call, obj)
+    if number is not None:
+        if "range" in headers:
+            raise InvalidRequest("Cannot specify both Range header and partNumber query parameter.")
+        span, count = part_range(obj, number)
+        if count > 1:
+            out.append(("x-amz-mp-parts-count", str(count)))
+    else:
+        span = byte_range(headers.get("range"), obj.size)
     if span is None:
         out += [*_checksum_headers(call, obj), ("content-length", str(obj.size))]
         status, (start, end) = 200, (0, obj.size)
@@ -162,7 +170,12 @@ async def copy_object(call: Call) -> Response:
 
 
 async def delete_objects(call: Call) -> Response:
-    """DeleteObjects: up to 1000 keys, each reported as deleted or failed."""
+    """DeleteObjects: up to 1000 keys, each reported as deleted or failed.
+
+    The body must come with its Content-MD5 or a checksum header (S3 requires one), and
+    the bucket must exist (else the whole request fails, 404).
+    """
+    call.services.objects.bucket(call.bucket)
     raw = await call.request.body()
     digest = BodyDigest(
         want_sha256=False, checksum_algorithm=bodies.checksum_algorithm(call.request.headers)
@@ -170,6 +183,8 @@ async def delete_objects(call: Call) -> Response:
     digest.update(raw)
     digests = digest.result()
     name = header_name(digests.checksum_algorithm) if digests.checksum_algorithm else ""
+    if "content-md5" not in call.request.headers and not name:
+        raise InvalidRequest("Missing required header for this request: Content-MD5")
     check(
         digests,
         content_md5=call.request.headers.get("content-md5"),
@@ -177,6 +192,8 @@ async def delete_objects(call: Call) -> Response:
     )
     root = parse(raw)
     keys = [node.findtext("Key") or "" for node in root.findall("Object")]
+    if not keys:
+        raise MalformedXML()
     if len(keys) > 1000:
         raise InvalidRequest("The request contains more than 1000 keys.")
     quiet = (root.findtext("Quiet") or "").lower() == "true"

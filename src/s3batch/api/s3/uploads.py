@@ -8,7 +8,7 @@ from s3batch.api.http import Response
 from s3batch.api.s3 import body as bodies
 from s3batch.api.s3.call import Call, attributes_from
 from s3batch.api.s3.objects import copy_source, write_condition
-from s3batch.api.s3.ranges import byte_range, check_conditions
+from s3batch.api.s3.ranges import check_conditions, copy_range
 from s3batch.api.s3.xml import document, element, iso, parse
 from s3batch.objectstore.checksums import BodyDigest, header_name, normalise_algorithm
 from s3batch.objectstore.errors import InvalidArgument
@@ -78,7 +78,7 @@ async def upload_part_copy(call: Call) -> Response:
     upload = services.multipart.upload(call.bucket, call.key, upload_id)
     src = services.objects.get_object(*source)  # with a small object's bytes
     check_conditions(headers, src, prefix="x-amz-copy-source-")
-    start, end = byte_range(headers.get("x-amz-copy-source-range"), src.size) or (0, src.size)
+    start, end = copy_range(headers.get("x-amz-copy-source-range"), src.size)
     part = await run_in_threadpool(
         _copy_part, call, src, start, end, upload.checksum_algorithm, number, upload_id
     )

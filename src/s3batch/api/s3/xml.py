@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,6 +15,8 @@ from s3batch.objectstore.errors import InvalidArgument
 #: S3's XML namespace.
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
+#: Characters below space other than tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
 class MalformedXML(InvalidArgument):
@@ -28,8 +31,12 @@ def iso(moment: datetime) -> str:
 
 
 def text(value: object) -> str:
-    """Escape a value for element text."""
-    return escape(str(value))
+    """Escape a value for element text: ``& < >``, and control characters as character
+    references, as S3 writes them (a raw carriage return would be read back as a newline)."""
+    escaped = escape(str(value))
+    if _CONTROL.search(escaped):
+        return _CONTROL.sub(lambda m: f"&#{ord(m.group())};", escaped)
+    return escaped
 
 
 def element(name: str, value: object) -> str:
