@@ -119,6 +119,22 @@ def test_the_fast_path_stores_what_the_checked_path_stores(
     ]
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+@pytest.mark.parametrize("inside", ["\r\n", "\r", "\n"])
+def test_a_quoted_line_break_in_the_first_row_loads_everywhere(
+    world: World, end: str, inside: str
+) -> None:
+    header = "id,amount,ratio,flag,day,at,code,note"
+    body = (
+        f'{header}{end}1,1.00,1,t,2024-01-01,2024-01-01 00:00:00,abc,"a{inside}b"{end}'
+        f"2,2.00,2,f,2024-01-02,2024-01-02 00:00:00,def,plain{end}"
+    )
+    world.s3.put(BUCKET, "breaks.csv", body.encode())
+    assert world.run("breaks.csv", "typed") == EXIT_OK
+    pg, duck = world.rows("typed")
+    assert [r[7] for r in pg] == [r[7] for r in duck] == [f"a{inside}b", "plain"]
+
+
 @pytest.mark.parametrize("targets", [("pg", "duck"), ("duck",)])
 def test_a_value_only_a_database_refuses_is_reported_by_line_and_column(
     world: World, capsys: pytest.CaptureFixture[str], targets: tuple[str, ...]

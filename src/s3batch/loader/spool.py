@@ -41,6 +41,9 @@ class Dialect:
     quoted_null: bool = False
     #: Whether a header line precedes the rows.
     header: bool = False
+    #: The line terminator, as a CSV option spells it (``\\n``); None: the reader finds it
+    #: (a downloaded object, whose lines may end in CRLF and hold no quoted line break).
+    newline: str | None = "\\n"
 
 
 #: The dialect of a checked spool.
@@ -87,7 +90,9 @@ class Spool:
         :attr:`rows` is set once it is complete.
         """
         fmt = table.format
-        dialect = Dialect(fmt.delimiter, fmt.quote, quoted_null=True, header=fmt.header)
+        dialect = Dialect(
+            fmt.delimiter, fmt.quote, quoted_null=True, header=fmt.header, newline=None
+        )
         return cls(path, rows, dialect, offset, table, growing)
 
     def wait(self) -> None:

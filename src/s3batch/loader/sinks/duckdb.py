@@ -119,7 +119,9 @@ class DuckDBSink(FileSink[duckdb.DuckDBPyConnection]):
                 f"COPY {self._staging} FROM {literal(str(spool.path))} (FORMAT csv, "
                 f"HEADER {d.header}, DELIMITER {literal(d.delimiter)}, QUOTE {literal(d.quote)}, "
                 f"ESCAPE {literal(d.quote)}, NULL '', ALLOW_QUOTED_NULLS {d.quoted_null}, "
-                f"AUTO_DETECT false, BUFFER_SIZE {CSV_BUFFER})"
+                f"AUTO_DETECT false, BUFFER_SIZE {CSV_BUFFER}"
+                # Set, not guessed: a quoted CR in the first row would pass for a CRLF file.
+                f"{f', NEW_LINE {literal(d.newline)}' if d.newline else ''})"
             ).fetchone()
         self._staged = int(row[0]) if row else 0
         self.echo(f"COPY {self._staged}")
