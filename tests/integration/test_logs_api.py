@@ -96,6 +96,87 @@ def test_create_and_put_errors(logs, group: str, stream: str) -> None:  # type: 
 # -- GetLogEvents ---------------------------------------------------------------------------
 
 
+def _refused(call: Any, **kwargs: Any) -> str:
+    """The code of the 4xx ``call`` gets (never a 5xx)."""
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    assert 400 <= exc.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
+    return code(exc)
+
+
+def test_put_log_events_limits_and_rejected_events(logs, group: str) -> None:  # type: ignore[no-untyped-def]
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000)
+    put = logs.put_log_events
+    for events in (
+        [{"timestamp": now, "message": ""}],
+        [{"timestamp": now, "message": "x" * 1_100_000}],
+        [
+            {"timestamp": now, "message": "x" * 600_000},
+            {"timestamp": now, "message": "y" * 600_000},
+        ],
+        [{"timestamp": now - 25 * 3600 * 1000, "message": "a"}, {"timestamp": now, "message": "b"}],
+    ):
+        assert _refused(put, logGroupName=group, logStreamName="s", logEvents=events) == (
+            "InvalidParameterException"
+        )
+    day = 24 * 3600 * 1000
+    answer = put(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": now - 15 * day, "message": "too old"},
+        {"timestamp": now - 15 * day + 1, "message": "too old too"},
+    ])  # fmt: skip
+    assert answer["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 2}
+    answer = put(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": now, "message": "kept"},
+        {"timestamp": now + 3 * 3600 * 1000, "message": "too new"},
+    ])  # fmt: skip
+    assert answer["rejectedLogEventsInfo"] == {"tooNewLogEventStartIndex": 1}
+    got = logs.get_log_events(logGroupName=group, logStreamName="s", startFromHead=True)
+    assert messages(got["events"]) == ["kept"]
+    stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]
+    assert stream["storedBytes"] == 0  # as AWS reports for streams since 2019
+
+
+def test_out_of_range_tokens_and_times_are_4xx(logs, group: str, stream: str) -> None:  # type: ignore[no-untyped-def]
+    big = "9" * 20
+    for token in (f"f/{big}", f"b/{big}"):
+        assert (
+            _refused(logs.get_log_events, logGroupName=group, logStreamName=stream, nextToken=token)
+            == "InvalidParameterException"
+        )
+    import base64
+
+    forged = base64.urlsafe_b64encode(json.dumps([10**21, 2, 3]).encode()).decode()
+    assert _refused(logs.filter_log_events, logGroupName=group, nextToken=forged) == (
+        "InvalidParameterException"
+    )
+    assert (
+        _refused(logs.get_log_events, logGroupName=group, logStreamName=stream, startTime=2**63)
+        == "ValidationException"
+    )
+    assert _refused(logs.filter_log_events, logGroupName=group, startTime=2**64) == (
+        "ValidationException"
+    )
+
+
+def test_filter_end_time_is_inclusive_and_its_limits(logs, group: str, stream: str) -> None:  # type: ignore[no-untyped-def]
+    at = BASE + 2000  # "WARN disk almost full"
+    found = logs.filter_log_events(logGroupName=group, startTime=at, endTime=at)["events"]
+    assert messages(found) == ["WARN disk almost full"]
+    assert (
+        _refused(logs.filter_log_events, logGroupName=group, logStreamNames=["x"] * 101)
+        == "InvalidParameterException"
+    )
+    assert _refused(logs.filter_log_events, logGroupName=group, startFromHead=False) == (
+        "InvalidParameterException"
+    )
+    foreign = f"arn:aws:logs:us-east-1:999999999999:log-group:{group}"
+    assert (
+        _refused(logs.get_log_events, logGroupIdentifier=foreign, logStreamName=stream)
+        == "ResourceNotFoundException"
+    )
+
+
 def test_get_log_events_from_the_tail_by_default(logs, group: str, stream: str) -> None:  # type: ignore[no-untyped-def]
     page = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=2)
     assert messages(page["events"]) == [LINES[4][1], LINES[5][1]]
@@ -278,7 +359,7 @@ def test_filter_across_streams_by_time_with_paging(logs, group: str, stream: str
     assert "ERROR other" not in messages(prefixed["events"]) and len(prefixed["events"]) == 4
     named = logs.filter_log_events(logGroupName=group, logStreamNames=["other", "app/two"])
     assert messages(named["events"]) == ["ERROR two", "ERROR other", "INFO two"]
-    window = logs.filter_log_events(logGroupName=group, startTime=BASE + 1500, endTime=BASE + 3000)
+    window = logs.filter_log_events(logGroupName=group, startTime=BASE + 1500, endTime=BASE + 2999)
     assert messages(window["events"]) == ["ERROR two", LINES[2][1], "ERROR other"]
 
     paginator = boto3_paginate(
@@ -354,7 +435,7 @@ def test_describe_log_streams_orders_and_pages(logs, group: str, stream: str) ->
     assert [s["logStreamName"] for s in by_name] == ["app/empty", "app/one", "zz-newest"]
     one = by_name[1]
     assert one["firstEventTimestamp"] == BASE and one["lastEventTimestamp"] == BASE + 5000
-    assert one["storedBytes"] == sum(len(m) for _, m in LINES) and one["lastIngestionTime"] > 0
+    assert one["storedBytes"] == 0 and one["lastIngestionTime"] > 0  # AWS: 0 for streams
     assert "firstEventTimestamp" not in by_name[0]
     latest = logs.describe_log_streams(
         logGroupName=group, orderBy="LastEventTime", descending=True, limit=1

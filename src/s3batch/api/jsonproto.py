@@ -140,6 +140,8 @@ def optional(params: JsonObject, name: str, kind: type[T]) -> T | None:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         type_name = _JSON_TYPES.get(kind, kind.__name__)
         raise ValidationException(f"Value at '{_camel(name)}' must be a {type_name}.")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValidationException(f"Value at '{_camel(name)}' must fit in a long (64 bits).")
     return value
 
 

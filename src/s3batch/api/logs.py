@@ -12,7 +12,7 @@ import logging
 from s3batch.api.auth import Authenticator
 from s3batch.api.http import Request, Response
 from s3batch.api.jsonproto import JsonObject, JsonProtocol, optional, required
-from s3batch.logs.errors import InvalidParameterException
+from s3batch.logs.errors import InvalidParameterException, LogGroupNotFound
 from s3batch.logs.models import FoundEvent, LogEvent, LogGroup, LogStream
 from s3batch.logs.service import MAX_DESCRIBE, MAX_EVENTS, Logs
 
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 #: The X-Amz-Target prefix of CloudWatch Logs operations.
 TARGET_PREFIX = "Logs_20140328"
+#: FilterLogEvents ``logStreamNames``: at most this many.
+MAX_STREAM_NAMES = 100
 #: Members s3batch does not act on yet; refused rather than silently ignored.
 _UNSUPPORTED = ("logGroupNamePattern", "logGroupIdentifiers", "accountIdentifiers")
 
@@ -43,7 +45,7 @@ def _stream_json(stream: LogStream) -> JsonObject:
         out["lastEventTimestamp"] = stream.last_event_timestamp
     if stream.last_ingestion_time is not None:
         out["lastIngestionTime"] = stream.last_ingestion_time
-    return {**out, "arn": stream.arn, "storedBytes": stream.stored_bytes}
+    return {**out, "arn": stream.arn, "storedBytes": 0}  # AWS: always 0 for streams since 2019
 
 
 def _event_json(event: LogEvent) -> JsonObject:
@@ -58,11 +60,12 @@ def _found_json(found: FoundEvent) -> JsonObject:
     return {"logStreamName": found.stream, **_event_json(found.event), "eventId": found.event_id}
 
 
-def group_name(params: JsonObject) -> str:
+def group_name(params: JsonObject, arn_prefix: str | None = None) -> str:
     """The group a request names by ``logGroupName`` or ``logGroupIdentifier`` (name or ARN).
 
     Raises:
         InvalidParameterException: both or neither are given.
+        LogGroupNotFound: the ARN is not of ``arn_prefix`` (another account's or region's).
     """
     name = optional(params, "logGroupName", str)
     identifier = optional(params, "logGroupIdentifier", str)
@@ -72,6 +75,8 @@ def group_name(params: JsonObject) -> str:
         )
     if identifier is not None:
         # arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]
+        if identifier.startswith("arn:") and arn_prefix and not identifier.startswith(arn_prefix):
+            raise LogGroupNotFound()
         name = identifier.split(":log-group:", 1)[-1].removesuffix(":*")
     assert name is not None
     return name
@@ -87,6 +92,8 @@ class LogsProtocol:
 
     def __init__(self, logs: Logs, auth: Authenticator) -> None:
         self.logs = logs
+        #: Where this server's log group ARNs begin.
+        self.arn_prefix = f"arn:aws:logs:{logs.region}:{logs.account_id}:log-group:"
         handlers = {
             "CreateLogGroup": self.create_log_group,
             "CreateLogStream": self.create_log_stream,
@@ -121,10 +128,10 @@ class LogsProtocol:
             if not isinstance(item, dict):
                 raise InvalidParameterException("logEvents must be a list of InputLogEvent")
             events.append((required(item, "timestamp", int), required(item, "message", str)))
-        self.logs.put_log_events(
+        rejected = self.logs.put_log_events(
             required(params, "logGroupName", str), required(params, "logStreamName", str), events
         )
-        return {}
+        return {"rejectedLogEventsInfo": rejected} if rejected else {}
 
     def describe_log_groups(self, params: JsonObject) -> JsonObject:
         """DescribeLogGroups: by name, optionally by prefix, in pages."""
@@ -142,7 +149,7 @@ class LogsProtocol:
     def describe_log_streams(self, params: JsonObject) -> JsonObject:
         """DescribeLogStreams: by name or last event time, in pages."""
         streams, token = self.logs.describe_log_streams(
-            group_name(params),
+            group_name(params, self.arn_prefix),
             optional(params, "logStreamNamePrefix", str) or "",
             optional(params, "orderBy", str) or "LogStreamName",
             bool(optional(params, "descending", bool)),
@@ -155,7 +162,7 @@ class LogsProtocol:
     def get_log_events(self, params: JsonObject) -> JsonObject:
         """GetLogEvents: without a token, the tail unless ``startFromHead``."""
         page = self.logs.get_log_events(
-            group_name(params),
+            group_name(params, self.arn_prefix),
             required(params, "logStreamName", str),
             start_from_head=bool(optional(params, "startFromHead", bool)),
             limit=_limit(params, MAX_EVENTS),
@@ -174,8 +181,17 @@ class LogsProtocol:
         names = optional(params, "logStreamNames", list)
         if names is not None and not all(isinstance(n, str) for n in names):
             raise InvalidParameterException("logStreamNames must be a list of strings")
+        if names is not None and not 1 <= len(names) <= MAX_STREAM_NAMES:
+            raise InvalidParameterException(
+                f"logStreamNames must list from 1 to {MAX_STREAM_NAMES} streams"
+            )
+        if optional(params, "startFromHead", bool) is False:  # refused, not ignored
+            raise InvalidParameterException(
+                "s3batch does not support startFromHead=false for FilterLogEvents yet"
+                " (events come oldest first)"
+            )
         page = self.logs.filter_log_events(
-            group_name(params),
+            group_name(params, self.arn_prefix),
             stream_names=names,
             stream_prefix=optional(params, "logStreamNamePrefix", str) or "",
             start_time=optional(params, "startTime", int),

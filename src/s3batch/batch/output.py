@@ -98,10 +98,13 @@ class OutputPump:
                 if fd == self._stderr:
                     self.last_error_line = _text(rest)
             return
-        *lines, partial[fd] = (partial[fd] + data).split(b"\n")
-        while len(partial[fd]) > MAX_LINE:
-            lines.append(partial[fd][:MAX_LINE])
-            partial[fd] = partial[fd][MAX_LINE:]
+        *complete, rest = (partial[fd] + data).split(b"\n")
+        lines = [piece for line in complete for piece in _pieces(line)]
+        while len(rest) > MAX_LINE:  # a line still arriving: hand over what is whole already
+            cut = _boundary(rest)
+            lines.append(rest[:cut])
+            rest = rest[cut:]
+        partial[fd] = rest
         kept = [(now, _text(line)) for line in lines if line.rstrip(b"\r")]
         if fd == self._stderr and kept:
             self.last_error_line = kept[-1][1]
@@ -214,6 +217,26 @@ def _quietly(hook: Callable[[], None]) -> None:
         hook()
     except Exception:
         logger.exception("output hook failed", extra={"action": "job_output"})
+
+
+def _pieces(line: bytes) -> list[bytes]:
+    """A line cut into events of at most :data:`MAX_LINE` bytes, between characters."""
+    pieces = []
+    while len(line) > MAX_LINE:
+        cut = _boundary(line)
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def _boundary(line: bytes) -> int:
+    """Where to cut ``line`` (longer than :data:`MAX_LINE`): at most that many bytes, not
+    inside a UTF-8 character (back over at most 3 continuation bytes)."""
+    cut = MAX_LINE
+    while cut > MAX_LINE - 3 and line[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return cut if line[cut] & 0xC0 != 0x80 else MAX_LINE
 
 
 def _text(line: bytes) -> str:

@@ -39,6 +39,11 @@ MAX_PAGE_BYTES = 1_048_576
 MAX_DESCRIBE = 50
 #: PutLogEvents takes at most this many events per call.
 MAX_PUT = 10_000
+#: PutLogEvents: bytes an event counts besides its message; the most a batch (and so an
+#: event) may count; the longest time a batch may span.
+EVENT_OVERHEAD, MAX_BATCH_BYTES, MAX_SPAN_MS = 26, 1_048_576, 24 * 3600 * 1000
+#: PutLogEvents stores no event older than this, or further ahead than that (ms).
+TOO_OLD_MS, TOO_NEW_MS = 14 * 24 * 3600 * 1000, 2 * 3600 * 1000
 #: FilterLogEvents reads candidate events in chunks of this many.
 SCAN_CHUNK = 1000
 GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
@@ -212,11 +217,17 @@ class Logs:
             events, stream_token("f", events[-1].seq), stream_token("b", events[0].seq)
         )
 
-    def put_log_events(self, group: str, stream: str, events: Sequence[tuple[int, str]]) -> None:
-        """PutLogEvents: append events to an existing stream.
+    def put_log_events(
+        self, group: str, stream: str, events: Sequence[tuple[int, str]]
+    ) -> dict[str, int]:
+        """PutLogEvents: append events to an existing stream; AWS's ``rejectedLogEventsInfo``.
+
+        Events more than :data:`TOO_OLD_MS` old or :data:`TOO_NEW_MS` ahead are not stored
+        (the others are); the indexes of those rejected are returned, as AWS reports them.
 
         Raises:
-            InvalidParameterException: no events, too many, or not in chronological order.
+            InvalidParameterException: no events, too many, not in chronological order, an
+                empty message, an event or batch over 1 MB, or a batch spanning over 24 hours.
             LogStreamNotFound: the stream (or its group) does not exist.
         """
         if not 1 <= len(events) <= MAX_PUT:
@@ -225,11 +236,18 @@ class Logs:
             raise InvalidParameterException(
                 "Log events in a single PutLogEvents request must be in chronological order."
             )
+        _check_batch(events)
+        now = self._now()
+        old = sum(1 for ts, _ in events if ts < now - TOO_OLD_MS)
+        new = sum(1 for ts, _ in events if ts > now + TOO_NEW_MS)
         with self.db.transaction() as conn:
             row = store.stream_row(conn, group, stream)
             if row is None:
                 raise LogStreamNotFound()
-            store.add_events(conn, row, events, self._now())
+            if old + new < len(events):
+                store.add_events(conn, row, events[old : len(events) - new], now)
+        rejected = {"tooOldLogEventEndIndex": old} if old else {}  # AWS: exclusive
+        return rejected | ({"tooNewLogEventStartIndex": len(events) - new} if new else {})
 
     # -- listings --------------------------------------------------------------------
 
@@ -350,3 +368,29 @@ def _page(
         ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
     page = ordered[:limit]
     return page, key_token(key(page[-1])) if len(ordered) > limit else None
+
+
+def _check_batch(events: Sequence[tuple[int, str]]) -> None:
+    """PutLogEvents' limits on messages and on the batch (events in chronological order).
+
+    Raises:
+        InvalidParameterException: one is exceeded.
+    """
+    if any(not message for _, message in events):
+        raise InvalidParameterException("Log event messages must be at least 1 character long.")
+    sizes = [len(message.encode()) + EVENT_OVERHEAD for _, message in events]
+    if max(sizes) > MAX_BATCH_BYTES:
+        raise InvalidParameterException(
+            f"Log event too large: an event may count at most {MAX_BATCH_BYTES} bytes"
+            f" (its message's UTF-8 bytes plus {EVENT_OVERHEAD})."
+        )
+    if sum(sizes) > MAX_BATCH_BYTES:
+        raise InvalidParameterException(
+            f"Upload too large: a batch may count at most {MAX_BATCH_BYTES} bytes"
+            f" (each message's UTF-8 bytes plus {EVENT_OVERHEAD})."
+        )
+    if events[-1][0] - events[0][0] > MAX_SPAN_MS:
+        raise InvalidParameterException(
+            "The batch of log events in a single PutLogEvents request cannot span more than"
+            " 24 hours."
+        )

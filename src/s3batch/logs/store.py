@@ -153,7 +153,8 @@ def scan_events(
 ) -> Generator[FoundEvent, None, None]:
     """A group's events ordered by (timestamp, stream id, seq), after the key ``after``, read lazily.
 
-    ``streams`` (names) or ``prefix`` narrow the streams; ``window`` is [start, end) in ms.
+    ``streams`` (names) or ``prefix`` narrow the streams; ``window`` is [start, end] in ms
+    (FilterLogEvents returns events at ``endTime``; GetLogEvents does not).
     One statement sorts once; close the iterator to end its read.
     """
     names = list(streams or [])
@@ -162,7 +163,7 @@ def scan_events(
         "SELECT s.name AS stream_name, e.* FROM log_events e JOIN log_streams s ON s.id = e.stream_id"
         " WHERE s.group_name = ?1 AND substr(s.name, 1, ?2) = ?3"
         f" AND (?4 = 0 OR s.name IN ({_placeholders(10, len(names))}))"
-        " AND (?5 IS NULL OR e.timestamp >= ?5) AND (?6 IS NULL OR e.timestamp < ?6)"
+        " AND (?5 IS NULL OR e.timestamp >= ?5) AND (?6 IS NULL OR e.timestamp <= ?6)"
         " AND (?7 IS NULL OR (e.timestamp, e.stream_id, e.seq) > (?7, ?8, ?9))"
         " ORDER BY e.timestamp, e.stream_id, e.seq",
         (group, len(prefix), prefix, len(names), *window, ts, sid, seq, *names),

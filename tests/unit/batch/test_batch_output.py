@@ -1,10 +1,17 @@
-"""The log writer thread: writes run in order, and ``flushed`` waits only for outstanding ones."""
+"""Job output: the log writer thread (writes in order, ``flushed`` waits only for outstanding
+ones) and how a process's lines become log events (long lines cut between characters)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
-from s3batch.batch.output import LogWriter
+import pytest
+
+from s3batch.batch.output import MAX_LINE, LogWriter
+from s3batch.batch.runner import Launch, ProcessRunner, wait
+from s3batch.clock import SystemClock
 
 
 def test_flushed_with_nothing_outstanding_is_set_at_once_without_a_wake_up() -> None:
@@ -36,3 +43,43 @@ def test_a_failing_write_does_not_stop_the_writer() -> None:
     ran = threading.Event()
     writer.submit(ran.set)
     assert writer.flushed().wait(5) and ran.is_set()
+
+
+class _Collected:
+    """A log sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def append(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        self.messages += [message for _, message in events]
+
+
+def _output_of(code: str) -> list[str]:
+    """The log events of a process running ``python -c code``."""
+    sink = _Collected()
+    launch = Launch("job", 1, (sys.executable, "-c", code), dict(os.environ), "g", "s")
+    handle = ProcessRunner(SystemClock()).start(launch, sink)
+    assert wait(handle, timeout=30) is not None
+    return sink.messages
+
+
+@pytest.mark.parametrize("newline", [True, False])
+def test_long_lines_are_cut_into_events_between_characters(newline: bool) -> None:
+    # 100,000 three-byte characters (300,000 bytes), written whole or in pieces, then a
+    # short line: each event at most MAX_LINE bytes, and the pieces join to the line.
+    code = (
+        "import sys, time; w = sys.stdout.buffer\n"
+        "line = ('€' * 100000).encode()\n"
+        + ("w.write(line + b'\\n')\n" if newline else
+           "[w.write(line[i:i + 70000]) or w.flush() or time.sleep(0.05) for i in range(0, len(line), 70000)]\nw.write(b'\\n')\n")
+        + "w.write(b'x' * 262140 + b'\\nend\\n')"
+    )  # fmt: skip
+    messages = _output_of(code)
+    assert all(len(m.encode()) <= MAX_LINE for m in messages)
+    assert "\ufffd" not in "".join(messages)
+    assert messages[-1] == "end"
+    euros = [m for m in messages if m.startswith("€")]
+    assert "".join(euros) == "€" * 100000 and len(euros) == 2
+    xs = [m for m in messages if m.startswith("x")]
+    assert "".join(xs) == "x" * 262140 and len(xs) == 2
