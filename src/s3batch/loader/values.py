@@ -28,10 +28,11 @@ Checker = Callable[[str], "str | None"]
 #: Longest excerpt of a bad value shown in an error message.
 SHOW_CHARS = 40
 
-_INTEGER = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?")
+# ASCII: \d is 0-9 only (in Unicode it is any script's digits, which no database reads).
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?", re.ASCII)
 _INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 #: Enough digits to rescale any numeric(38, s) value exactly.
 _WIDE = Context(prec=2 * 38 + 2)

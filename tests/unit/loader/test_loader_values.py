@@ -61,6 +61,11 @@ def test_valid_values(type_text: str, value: str, expected: str) -> None:
         ("numeric(10)", "12a45", '"12a45" is not a valid numeric(10)'),
         ("numeric(10)", "1_000", "is not a valid numeric(10)"),
         ("numeric(10)", "NaN", "is not a valid numeric(10)"),
+        ("numeric(10)", "１２３", "is not a valid numeric(10)"),  # full-width digits
+        ("numeric(10)", "١٢٣", "is not a valid numeric(10)"),  # Arabic-Indic digits
+        ("integer", "１２", "is not a valid integer"),
+        ("double precision", "١.٥", "is not a valid double precision"),
+        ("date", "２０２４-01-01", "is not a valid date"),
         ("numeric(10)", "12345678901", '"12345678901" has too many digits for numeric(10)'),
         ("numeric(10)", "1.5", '"1.5" has more than 0 decimal places for numeric(10)'),
         ("numeric(5,2)", "1234.5", "has too many digits for numeric(5,2)"),
