@@ -102,9 +102,24 @@ def job_options(command: Sequence[str]) -> argparse.Namespace | None:
         return None
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            return build_parser().parse_args(args[1:] if args[:1] == ["load"] else args)
+            return parse(args[1:] if args[:1] == ["load"] else args)
     except SystemExit:
         return None
+
+
+def parse(args: list[str]) -> argparse.Namespace:
+    """The loader's options. The word after ``--key`` is the key even when it starts with
+    ``-`` (``-report.csv`` is an S3 key; argparse would take it for an option).
+
+    Raises:
+        SystemExit: argparse printed the usage or the help.
+    """
+    joined: list[str] = []
+    words = iter(args)
+    for word in words:
+        value = next(words, None) if word == "--key" else None
+        joined.append(word if value is None else f"--key={value}")
+    return build_parser().parse_args(joined)
 
 
 def _loader_args(command: list[str]) -> list[str] | None:
@@ -137,7 +152,7 @@ def main(
     if args[:1] == ["load"]:
         args = args[1:]
     try:
-        options = build_parser().parse_args(args)
+        options = parse(args)
     except SystemExit as exc:  # argparse has printed the usage or the help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     display = display_for(sys.stdout)

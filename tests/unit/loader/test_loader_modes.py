@@ -253,3 +253,10 @@ def test_a_stack_table_can_allow_an_empty_replace(world: World, tmp_path: Path) 
         assert world.run(key, "--stack", str(stack)) == EXIT_OK
     assert world.db.tables["persons"] == []
     assert [e.rows_loaded for e in world.db.ledger] == [1, 0]
+
+
+@pytest.mark.parametrize("key", ["-report.csv", "--help", "--key"])
+def test_a_key_that_starts_with_a_dash_is_a_key(world: World, key: str) -> None:
+    world.s3.put("b", key, persons((1, "10001")))
+    assert world.run(key) == EXIT_OK
+    assert world.ids() == ["P1"]
