@@ -163,6 +163,10 @@ class Backfill:
     def run(self, bucket: str, prefix: str = "") -> Iterator[Outcome]:
         """Plan every object, then submit what the ledgers lack: an outcome per line of report.
 
+        Objects are taken in the order they were uploaded (then by key), as their events
+        would have come: the queue starts the jobs in that order, so a ``replace`` of the
+        newest object is the last to start, not the one whose key sorts last.
+
         Raises:
             NoSuchBucket: the bucket does not exist.
             LoaderError: the ledger of a job's target cannot be read (nothing was submitted).
@@ -170,7 +174,7 @@ class Backfill:
         matcher, rules = self._rules()
         plan = [
             step
-            for obj in self._objects(bucket, prefix)
+            for obj in sorted(self._objects(bucket, prefix), key=lambda o: (o.last_modified, o.key))
             for step in self._plan(obj, matcher, rules)
         ]
         target = BatchJobTarget(self.batch)

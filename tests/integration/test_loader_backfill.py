@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -106,6 +107,20 @@ def test_backfill_loads_what_landed_before_the_rule_once(
     ]
 
 
+def test_backfill_submits_in_the_order_the_objects_were_uploaded(server: ChildServer) -> None:
+    s3 = boto3.client("s3", **server.client_kwargs())
+    for key in ("c.csv", "a.csv", "b.csv"):  # uploaded in this order: the newest is b.csv
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"P1,p1@x.org\n")
+        time.sleep(0.01)
+    events = boto3.client("events", **server.client_kwargs())
+    events.put_rule(**RULE)
+    events.put_targets(Rule=RULE["Name"], Targets=[TARGET])
+    out = backfill(server, "--bucket", BUCKET)
+    assert [line.split()[1] for line in out[:-1]] == [
+        f"s3://{BUCKET}/{key}" for key in ("c.csv", "a.csv", "b.csv")
+    ]
+
+
 def test_backfill_says_when_no_rule_matches(server: ChildServer) -> None:
     s3 = boto3.client("s3", **server.client_kwargs())
     s3.put_object(Bucket=BUCKET, Key="x.csv", Body=b"P1,p1@x.org\n")
@@ -149,6 +164,7 @@ def test_backfill_retries_a_failed_job_once(server: ChildServer, tmp_path: Path)
     out = backfill(server, "--bucket", BUCKET)  # the table is still wrong: the retry fails too
     assert out[0].startswith(f"retried {url} (ETag ")
     assert f"as job {first.id} FAILED: {first.status_reason} (exit code " in out[0]
+    assert first.container.reason and out[0].endswith(f": {first.container.reason}")  # why
     assert (
         out[-1]
         == f"backfill of s3://{BUCKET}/: 1 job(s) submitted (1 retrying a failed job), 0 skipped"

@@ -81,7 +81,9 @@ def describe(outcome: Outcome) -> str:
 
 
 def failure(job: Job) -> str:
-    """Why a FAILED job failed: its statusReason, and its container's exit code if it has one."""
+    """Why a FAILED job failed: its statusReason, its container's exit code if it has one,
+    and the container's reason (the last line the job wrote to stderr: the loader's error)."""
     reason = job.status_reason or "no reason given"
-    code = job.container.exit_code
-    return reason if code is None else f"{reason} (exit code {code})"
+    code, why = job.container.exit_code, job.container.reason
+    reason = reason if code is None else f"{reason} (exit code {code})"
+    return reason if not why else f"{reason}: {why}"
