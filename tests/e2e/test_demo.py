@@ -25,6 +25,12 @@ def test_demo_loads_the_file_the_event_names_into_both_databases() -> None:
             ("RDS-credentials", "postgres", "50"),
             ("Redshift-credentials", "duckdb", "50"),
         ], out
+        assert kept, out
+        data = Path(kept.group(1))
+        log = data.parent / f"{data.name}.server.log"  # it holds the generated access key
+        assert log.stat().st_mode & 0o777 == 0o600
     finally:
         if kept:
-            shutil.rmtree(Path(kept.group(1)), ignore_errors=True)
+            data = Path(kept.group(1))
+            shutil.rmtree(data, ignore_errors=True)
+            (data.parent / f"{data.name}.server.log").unlink(missing_ok=True)

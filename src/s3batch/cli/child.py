@@ -77,7 +77,9 @@ class ChildServer:
             "--port",
             str(self.port),
         ]
-        with open(self.log_path, "ab") as log:
+        # Owner-only, as credentials.json: the server prints the access key it generates.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with open(fd, "ab") as log:
             self.proc = subprocess.Popen(
                 [*args, *self.extra_args], env=self.env(), stdout=log, stderr=log
             )
