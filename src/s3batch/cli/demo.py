@@ -123,7 +123,7 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
         s3 = boto3.client("s3", **server.client_kwargs(), config=config)
         secrets = boto3.client("secretsmanager", **server.client_kwargs(), config=config)
         body = sample_persons()
-        say(f"2. aws s3 cp sample-data.txt s3://{BUCKET}/{KEY}   ({len(body)} bytes, 50 persons)")
+        say(f"2. PutObject s3://{BUCKET}/{KEY} with boto3   ({len(body)} bytes, 50 persons)")
         s3.put_object(Bucket=BUCKET, Key=KEY, Body=body)
         say(
             "3. CloudTrail logs the PutObject, rule S3-Source-Batch-Target matches it, a Batch job is submitted"
@@ -144,6 +144,7 @@ def run_demo(say: Callable[[str], None], keep: bool = False) -> None:
     finally:
         server.stop()
         if keep:
-            say(f"data dir kept: {data_dir}")
+            say(f"data dir kept: {data_dir} (server log {server.log_path})")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+            server.log_path.unlink(missing_ok=True)

@@ -184,7 +184,9 @@ def main(
             f"{table.name} on {label}: {result.rows} rows loaded, {result.rejected} rejected, "
             f"{seconds:.1f} s"
         )
-    if result.targets and len(result.skipped) == len(result.targets):
+    if not result.targets:  # nothing to load (a folder marker): already said why
+        return EXIT_OK
+    if len(result.skipped) == len(result.targets):
         display.echo(
             f"Nothing loaded from {request.url}: every target holds this version of it "
             f"already (--force appends it again), in {result.seconds:.1f} s"
