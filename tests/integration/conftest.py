@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from batch_support import BatchServer, batch_client
 from botocore.config import Config
 
 # The browser tests' fixtures (tests/integration/test_dashboard*.py).
@@ -74,3 +75,18 @@ class AwsCli:
 def aws(server: ChildServer) -> AwsCli:
     """The aws CLI pointed at the server."""
     return AwsCli(server)
+
+
+@pytest.fixture(scope="module")
+def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
+    """A server with an empty stack for one module's Batch API tests (a module may override it)."""
+    srv = BatchServer(tmp_path_factory.mktemp("batch"))
+    srv.start()
+    yield srv
+    assert srv.stop() == 0, srv.log()
+
+
+@pytest.fixture(scope="module")
+def batch(batch_server: ChildServer):  # type: ignore[no-untyped-def]
+    """A boto3 Batch client of ``batch_server``, with queues ``q`` and ``idle-q`` and definition ``py``."""
+    return batch_client(batch_server)

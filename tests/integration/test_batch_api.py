@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_support import PY, BatchServer, batch_client, wait
+from batch_support import PY, BatchServer, wait
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
@@ -30,11 +30,6 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServ
     srv.start()
     yield srv
     assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture(scope="module")
-def batch(batch_server: ChildServer) -> Any:
-    return batch_client(batch_server)
 
 
 def _name() -> str:

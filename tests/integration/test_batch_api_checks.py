@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from batch_support import PY, BatchServer, batch_client, local_queue, wait
+from batch_support import PY, local_queue, wait
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
 
 ACCOUNT_ARN = "arn:aws:batch:us-east-1:000000000000"
-
-
-@pytest.fixture(scope="module")
-def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
-    srv = BatchServer(tmp_path_factory.mktemp("batch-checks"))
-    srv.start()
-    yield srv
-    assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture(scope="module")
-def batch(batch_server: ChildServer) -> Any:
-    return batch_client(batch_server)
 
 
 @pytest.fixture(scope="module")
@@ -160,20 +146,13 @@ def test_describe_shows_dependency_types_and_platform_capabilities(batch: Any) -
     first = batch.submit_job(
         jobName=_name(), jobQueue="idle-q", jobDefinition=fargate, arrayProperties={"size": 2}
     )["jobId"]
-    n_to_n = batch.submit_job(
-        jobName=_name(),
-        jobQueue="idle-q",
-        jobDefinition="py",
-        arrayProperties={"size": 2},
-        dependsOn=[{"jobId": first, "type": "N_TO_N"}],
-    )["jobId"]
-    sequential = batch.submit_job(
-        jobName=_name(),
-        jobQueue="idle-q",
-        jobDefinition="py",
-        arrayProperties={"size": 2},
-        dependsOn=[{"type": "SEQUENTIAL"}],
-    )["jobId"]
+    n_to_n, sequential = (
+        batch.submit_job(
+            jobName=_name(), jobQueue="idle-q", jobDefinition="py",
+            arrayProperties={"size": 2}, dependsOn=[dependency],
+        )["jobId"]
+        for dependency in ({"jobId": first, "type": "N_TO_N"}, {"type": "SEQUENTIAL"})
+    )  # fmt: skip
     jobs = batch.describe_jobs(jobs=[first, n_to_n, sequential, f"{n_to_n}:1", f"{sequential}:1"])
     by_id = {j["jobId"]: j for j in jobs["jobs"]}
     assert by_id[first]["platformCapabilities"] == ["FARGATE"]

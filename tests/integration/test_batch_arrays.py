@@ -10,29 +10,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from batch_support import PY, BatchServer, batch_client, wait
+from batch_support import PY, wait
 from botocore.exceptions import ClientError
 
 from s3batch.cli.child import ChildServer
-
-
-@pytest.fixture(scope="module")
-def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
-    srv = BatchServer(tmp_path_factory.mktemp("arrays"))
-    srv.start()
-    yield srv
-    assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture(scope="module")
-def batch(batch_server: ChildServer) -> Any:
-    return batch_client(batch_server)
 
 
 def _name() -> str:

@@ -12,12 +12,11 @@ import json
 import sqlite3
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from batch_support import PY, BatchServer, batch_client, wait
+from batch_support import PY, wait
 
 from s3batch.cli.child import ChildServer
 
@@ -32,16 +31,9 @@ PRINT_DIGEST = (
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildServer]:
-    srv = BatchServer(tmp_path_factory.mktemp("batch-secrets"))
-    srv.start()
-    yield srv
-    assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture(scope="module")
-def batch(server: ChildServer) -> Any:
-    return batch_client(server)
+def server(batch_server: ChildServer) -> ChildServer:
+    """The module's Batch server (``batch`` is its client)."""
+    return batch_server
 
 
 @pytest.fixture(scope="module")
