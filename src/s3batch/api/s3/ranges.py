@@ -50,10 +50,10 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, size if last == "" else min(int(last) + 1, size)
 
 
-def part_range(obj: ObjectMeta, number: str) -> tuple[tuple[int, int], int]:
+def part_range(obj: ObjectMeta, number: str) -> tuple[tuple[int, int] | None, int]:
     """The (start, end-exclusive) of part ``number`` (GetObject/HeadObject ``partNumber``),
     and how many parts the object has: those it was uploaded in (its ETag says how many),
-    or one.
+    or one. The one part of an object uploaded whole is the whole object (None).
 
     Raises:
         InvalidArgument: ``number`` is not from 1 to 10000.
@@ -72,6 +72,8 @@ def part_range(obj: ObjectMeta, number: str) -> tuple[tuple[int, int], int]:
     index = int(number) - 1
     if index >= len(sizes):
         raise InvalidPartNumber(PartNumberRequested=number, ActualPartCount=len(sizes))
+    if len(sizes) == 1:
+        return None, 1
     start = sum(sizes[:index])
     return (start, start + sizes[index]), len(sizes)
 
