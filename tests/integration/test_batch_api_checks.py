@@ -8,7 +8,6 @@ SDKs that do not check types send them: through a client with
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from batch_support import PY, local_queue, wait
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from raw_json import refused_body
 
 from s3batch.cli.child import ChildServer
 
@@ -45,21 +45,16 @@ def _refused(call: Any, **kwargs: Any) -> str:
 
 
 def _refused_body(client: Any, operation: str, body: dict[str, Any]) -> str:
-    """Send ``body`` as the JSON of ``operation`` (SubmitJob or RegisterJobDefinition); the 400's message."""
-
-    def swap(request: Any, **_: Any) -> None:
-        request.data = json.dumps(body).encode()
-
-    event = f"before-sign.batch.{operation}"
-    client.meta.events.register(event, swap)
-    try:
-        placeholder = {"jobName": "x", "jobQueue": "q", "jobDefinition": "py"}
-        call = client.submit_job if operation == "SubmitJob" else client.register_job_definition
-        if operation != "SubmitJob":
-            placeholder = {"jobDefinitionName": "x", "type": "container"}
-        return _refused(call, **placeholder)
-    finally:
-        client.meta.events.unregister(event, swap)
+    """Send ``body`` as the JSON of ``operation``; the 400 ClientException's message."""
+    placeholder = (
+        {"jobName": "x", "jobQueue": "q", "jobDefinition": "py"}
+        if operation == "submit_job"
+        else {"jobDefinitionName": "x", "type": "container"}
+    )
+    error = refused_body(client, operation, body, **placeholder)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, error
+    assert error["Error"]["Code"] == "ClientException"
+    return str(error["Error"]["Message"])
 
 
 def _definition(**container: Any) -> dict[str, Any]:
@@ -106,7 +101,7 @@ def test_a_malformed_submit_member_is_a_client_exception_naming_it(
     batch: Any, member: str, value: Any, field: str
 ) -> None:
     body = {"jobName": _name(), "jobQueue": "q", "jobDefinition": "py", member: value}
-    assert field in _refused_body(batch, "SubmitJob", body)
+    assert field in _refused_body(batch, "submit_job", body)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +116,9 @@ def test_a_malformed_submit_member_is_a_client_exception_naming_it(
 def test_a_malformed_definition_member_is_a_client_exception_naming_it(
     batch: Any, member: str, value: Any, field: str
 ) -> None:
-    assert field in _refused_body(batch, "RegisterJobDefinition", {**_definition(), member: value})
+    assert field in _refused_body(
+        batch, "register_job_definition", {**_definition(), member: value}
+    )
 
 
 def test_container_overrides_of_vcpus_and_memory_apply(batch: Any) -> None:

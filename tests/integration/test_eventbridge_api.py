@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from raw_json import refused_body
 
 from http_endpoint import Endpoint, serve
 from s3batch.cli.child import ChildServer
@@ -688,3 +690,66 @@ def test_tags_of_rules_and_buses(events: Any) -> None:
     with pytest.raises(ClientError) as reserved:
         events.tag_resource(ResourceARN=rule_arn, Tags=[{"Key": "aws:k", "Value": "v"}])
     assert error_code(reserved) == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        ("put_rule", {"Name": "ty1", "ScheduleExpression": 5}),
+        ("put_rule", {"Name": "ty2", "EventPattern": '{"source":["x"]}', "Description": ["a"]}),
+        ("put_rule", {"Name": "ty3", "EventPattern": '{"source":["x"]}', "Description": "d" * 513}),
+        ("put_rule", {"Name": "ty4\ud800", "EventPattern": '{"source":["x"]}'}),
+        ("put_events", {"Entries": [{"Source": "a\ud800", "DetailType": "b", "Detail": "{}"}]}),
+    ],
+)
+def test_mistyped_or_malformed_members_are_4xx_not_500(
+    events: Any, operation: str, body: dict[str, Any]
+) -> None:
+    entry = {"Source": "a", "DetailType": "b", "Detail": "{}"}
+    placeholder = {"Name": "x"} if operation == "put_rule" else {"Entries": [entry]}
+    error = refused_body(events, operation, body, **placeholder)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, error
+
+
+def test_bad_targets_are_refused(events: Any) -> None:
+    rule = name()
+    events.put_rule(Name=rule, EventPattern='{"source":["x"]}')
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:/f"
+    for target in ({"Id": "bad id!", "Arn": arn}, {"Id": "i" * 65, "Arn": arn}):
+        with pytest.raises(ClientError) as exc:
+            events.put_targets(Rule=rule, Targets=[target])
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+    error = refused_body(
+        events, "put_targets", {"Rule": rule, "Targets": [{"Id": "a", "Arn": arn, "RetryPolicy": "x"}]},
+        Rule=rule, Targets=[{"Id": "a", "Arn": arn}],
+    )  # fmt: skip
+    assert error["Error"]["Code"] == "ValidationException"
+
+
+def test_put_events_fails_only_the_entry_with_a_bad_bus_or_time(events: Any) -> None:
+    good = {"Source": "my.app", "DetailType": "t", "Detail": "{}"}
+    body = {"Entries": [good, {**good, "EventBusName": 5}, {**good, "Time": 1e20}]}
+
+    def swap(request: Any, **_: Any) -> None:
+        request.data = json.dumps(body).encode()
+
+    events.meta.events.register("before-sign.eventbridge.PutEvents", swap)
+    try:
+        result = events.put_events(Entries=[good])
+    finally:
+        events.meta.events.unregister("before-sign.eventbridge.PutEvents", swap)
+    assert result["FailedEntryCount"] == 2
+    assert "EventId" in result["Entries"][0]
+    assert [e.get("ErrorCode") for e in result["Entries"][1:]] == ["InvalidArgument"] * 2
+
+
+def test_lookup_events_refuses_what_it_cannot_read(client: Callable[[str], Any]) -> None:
+    trail = client("cloudtrail")
+    huge = base64.urlsafe_b64encode(b"9" * 30).decode()
+    for body, code in (
+        ({"NextToken": huge}, "InvalidNextTokenException"),
+        ({"LookupAttributes": [1]}, "InvalidLookupAttributesException"),
+        ({"StartTime": 1e20}, "InvalidTimeRangeException"),
+    ):
+        error = refused_body(trail, "lookup_events", body)
+        assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (400, code)

@@ -47,7 +47,10 @@ def _time(params: JsonObject, name: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass  # beyond the years a datetime holds
     raise InvalidTimeRangeException(f"{name} is not a valid timestamp.")
 
 
@@ -55,9 +58,12 @@ def _position(token: str | None) -> int | None:
     if token is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        position = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidNextTokenException() from exc
+    if not 0 <= position < 2**63:  # a record's row id: SQLite's positive integers
+        raise InvalidNextTokenException()
+    return position
 
 
 class CloudTrailProtocol:

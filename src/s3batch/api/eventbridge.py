@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 TARGET_PREFIX = "AWSEvents"
 #: What a rule name may be.
 RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
+#: PutRule ``Description``: at most this many characters.
+MAX_DESCRIPTION = 512
 #: List page size when the request names none, and the largest allowed.
 DEFAULT_PAGE, MAX_PAGE = 100, 100
 
@@ -126,6 +128,10 @@ class EventBridgeProtocol:
                 "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ (at most 64 characters)"
             )
         self.bus.bus(optional(params, "EventBusName", str))
+        for member in ("EventPattern", "ScheduleExpression", "State", "RoleArn"):
+            optional(params, member, str)  # mistyped: ValidationException
+        if len(optional(params, "Description", str) or "") > MAX_DESCRIPTION:
+            raise ValidationException(f"Description must be at most {MAX_DESCRIPTION} characters.")
         rule = self.bus.put_rule({**params, "Name": name})
         return {"RuleArn": rule.arn}
 

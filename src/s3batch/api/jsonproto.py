@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -320,12 +321,18 @@ async def read_body(request: Request) -> bytes:
     return b"".join(parts)
 
 
+#: A JSON escape of a UTF-16 surrogate (``\\ud800``): text only as half of a pair.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_body(body: bytes) -> JsonObject:
     """A request body as a JSON object (empty → {}). Raises SerializationException."""
     if not body.strip():
         return {}
     try:
         params = json.loads(body)
+        if _SURROGATE_ESCAPE.search(body):  # a pair is one character; a lone half is not text
+            json.dumps(params, ensure_ascii=False).encode()
     except ValueError as exc:  # never quote the body: it may hold a secret
         raise SerializationException("The request body is not valid JSON.") from exc
     if not isinstance(params, dict):

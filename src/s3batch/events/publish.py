@@ -60,7 +60,10 @@ def check_request_size(entries: list[Mapping[str, Any]]) -> None:
 def event_time(value: Any, now: datetime) -> str:
     """An entry's ``Time`` (epoch seconds or ISO text) as events carry it; ``now`` when absent."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(value, UTC)
+        try:
+            moment = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # beyond the years a date holds
+            raise EntryError("Parameter Time is not valid.") from exc
     elif isinstance(value, str) and value:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

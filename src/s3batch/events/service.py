@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -49,6 +50,10 @@ class ResourceAlreadyExistsException(ValidationException):
 
 class DeadLetterNotFound(NotFound):
     """No such dead letter, or it was already replayed."""
+
+
+#: PutTargets ``Id``.
+TARGET_ID = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 
 
 def bus_name(name_or_arn: str | None) -> str:
@@ -262,7 +267,10 @@ class EventBus:
         return results
 
     def _entry_bus(self, conn: Any, entry: Mapping[str, Any]) -> str:
-        name = bus_name(entry.get("EventBusName"))
+        given = entry.get("EventBusName")
+        if given is not None and not isinstance(given, str):
+            raise EntryError("Parameter EventBusName is not valid.")
+        name = bus_name(given)
         if name != DEFAULT_BUS and store.get_bus(conn, name) is None:
             raise ResourceNotFoundException(f"Event bus {name} does not exist.")
         return name
@@ -351,6 +359,13 @@ def check_target(target: Mapping[str, Any]) -> None:
         or not isinstance(target.get("Arn"), str)
     ):
         raise ValidationException("Each target needs an Id and an Arn.")
+    if not TARGET_ID.fullmatch(target["Id"]):
+        raise ValidationException(
+            f"Target Id {target['Id']!r} must be 1-64 letters, digits, '.', '-' or '_'."
+        )
+    for member in ("RetryPolicy", "InputTransformer"):
+        if target.get(member) is not None and not isinstance(target[member], Mapping):
+            raise ValidationException(f"{member} of target {target['Id']} must be an object.")
     validate_target_input(target)
     RetryPolicy.of(target)
     dlq = target.get("DeadLetterConfig")

@@ -62,6 +62,10 @@ def attribute_filter(attributes: list[Json]) -> Callable[[Json], bool]:
         return lambda _: True
     if len(attributes) > 1:
         raise InvalidLookupAttributesException("You cannot specify more than one lookup attribute.")
+    if not isinstance(attributes[0], dict):
+        raise InvalidLookupAttributesException(
+            "A lookup attribute is {AttributeKey, AttributeValue}."
+        )
     key, value = attributes[0].get("AttributeKey"), attributes[0].get("AttributeValue")
     test = ATTRIBUTES.get(str(key))
     if test is None or not isinstance(value, str):
