@@ -167,7 +167,11 @@ def pages(server: ChildServer) -> list[str]:
         jobDefinition="update-RDS-data-from-S3",
         parameters={"bucket": BUCKET, "key": "none.csv"},
         containerOverrides={
-            "environment": [{"name": "DB_PASSWORD", "value": "hunter2-do-not-show"}]
+            "environment": [
+                {"name": "DB_PASSWORD", "value": "hunter2-do-not-show"},
+                # Long and unbroken: the environment table must scroll, not widen the page.
+                {"name": "LONG_SETTING", "value": "x" * 120},
+            ]
         },
     )["jobId"]
     return [

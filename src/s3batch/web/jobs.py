@@ -142,7 +142,7 @@ class JobPages:
     def stop(self, request: Request) -> Response:
         """POST: cancel or terminate a job, then back to its page."""
         job_id, kind = request.path_params["job_id"], request.path_params["kind"]
-        reason = f"{kind.capitalize()}ed from the dashboard"
+        reason = f"{'Terminated' if kind == 'terminate' else 'Canceled'} from the dashboard"
         try:
             (self.control.terminate if kind == "terminate" else self.control.cancel)(job_id, reason)
         except S3BatchError as exc:

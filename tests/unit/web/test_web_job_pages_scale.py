@@ -227,3 +227,14 @@ def test_a_job_page_shows_its_trigger_event_however_many_came_after(services: Se
             record_event(conn, "default", {"id": f"evt-{i}", "detail": {}}, [], later)
     html = _get(_pages(services).job, job_id=job.id)
     assert "persons-1998.csv" in html.split('id="trigger-event"', 1)[1]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("terminate", "Terminated"), ("cancel", "Canceled")])
+def test_the_stop_buttons_give_their_reason(services: Services, kind: str, reason: str) -> None:
+    job = _submit(services.batch, "stopped", "busy", "work")
+    request = Request(
+        {"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": [],
+         "path_params": {"job_id": job.id, "kind": kind}}
+    )  # fmt: skip
+    assert _pages(services).stop(request).status_code == 303
+    assert services.batch.job(job.id).status_reason == f"{reason} from the dashboard"
