@@ -203,3 +203,19 @@ def test_an_upload_from_the_objects_page_runs_the_pipeline(page: Any, server: Ch
 def test_the_root_sends_a_browser_to_the_dashboard(page: Any) -> None:
     page.goto("/")
     sync_api.expect(page).to_have_url(re.compile(re.escape(UI) + "/$"))
+
+
+def test_an_upload_refused_as_an_expired_form_says_so(page: Any) -> None:
+    page.goto(f"{UI}/objects/{BUCKET}")
+    # As after a server restart: the token the page holds is no longer valid.
+    page.route(
+        "**/upload?*",
+        lambda route: route.continue_(headers={**route.request.headers, "x-csrf-token": "expired"}),
+    )
+    page.set_input_files(
+        "#upload-file", files=[{"name": "late.csv", "mimeType": "text/csv", "buffer": b"x\n"}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    status = page.locator("#upload-status")
+    sync_api.expect(status).to_contain_text("Failed: ")
+    sync_api.expect(status).to_contain_text("The form expired")

@@ -44,7 +44,17 @@
       fetch(form.dataset.action + "?key=" + encodeURIComponent(name), {
         method: "POST", body: f, credentials: "same-origin",
         headers: {"X-CSRF-Token": csrf, "X-Content-Type": f.type || "", "Content-Type": "application/octet-stream"}
-      }).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      }).then(function (r) {
+        // A refusal before the upload handler (an expired form) is an HTML page: show its text.
+        return r.text().then(function (body) {
+          if ((r.headers.get("content-type") || "").indexOf("application/json") === 0) {
+            return [r.ok, JSON.parse(body)];
+          }
+          var page = new DOMParser().parseFromString(body, "text/html");
+          var text = (page.querySelector("main") || page.body).textContent.replace(/\s+/g, " ").trim();
+          return [false, {error: text || "HTTP " + r.status}];
+        });
+      })
         .then(function (res) {
           status.textContent = res[0] ? "Uploaded " + res[1].key + " (" + res[1].size + " bytes, ETag " + res[1].etag + ")" : "Failed: " + res[1].error;
           status.className = res[0] ? "ok" : "error";
