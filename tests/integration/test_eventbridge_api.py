@@ -753,3 +753,17 @@ def test_lookup_events_refuses_what_it_cannot_read(client: Callable[[str], Any])
     ):
         error = refused_body(trail, "lookup_events", body)
         assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (400, code)
+
+
+def test_put_events_refuses_details_json_has_no_number_for(events: Any) -> None:
+    good = {"Source": "my.app", "DetailType": "t"}
+    entries = [{**good, "Detail": detail} for detail in ('{"a": NaN}', '{"a": 1e400}', '{"a": 1}')]
+    result = events.put_events(Entries=entries)
+    assert [e.get("ErrorCode") for e in result["Entries"]] == ["MalformedDetail"] * 2 + [None]
+
+
+@pytest.mark.parametrize("bus", ["has space", "b" * 257, "aws.mine"])
+def test_event_bus_names_are_checked(events: Any, bus: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        events.create_event_bus(Name=bus)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"

@@ -8,6 +8,7 @@ others still go on the bus. The event built is the one rules see:
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -81,9 +82,22 @@ def _required(entry: Mapping[str, Any], name: str) -> str:
     return value
 
 
+def _not_json(name: str) -> Json:
+    """NaN, Infinity and -Infinity, which Python reads and JSON does not have."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a double (1e400) is refused, not infinity."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def _detail(text: str) -> Json:
     try:
-        detail = json.loads(text)
+        detail = json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to read
         raise EntryError("Detail is malformed.", "MalformedDetail") from exc
     if not isinstance(detail, dict):

@@ -52,6 +52,8 @@ class DeadLetterNotFound(NotFound):
     """No such dead letter, or it was already replayed."""
 
 
+#: A custom event bus's name (partner buses, whose names hold '/', are not supported).
+BUS_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,256}")
 #: PutTargets ``Id``.
 TARGET_ID = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 
@@ -146,8 +148,11 @@ class EventBus:
 
     def create_bus(self, name: str, description: str | None = None, tags: Any = None) -> Bus:
         """Create a custom bus (with its ``Tags``). Raises ResourceAlreadyExistsException."""
-        if "/" in name or ":" in name or not name:
-            raise ValidationException(f"Event bus name {name!r} is not valid.")
+        if not BUS_NAME.fullmatch(name) or name.startswith("aws."):
+            raise ValidationException(
+                f"Event bus name {name!r} is not valid: 1-256 letters, digits, '.', '-' or '_',"
+                " not starting with aws. (partner buses, with '/', are not supported)."
+            )
         new = Bus(name, self.bus_arn(name), description, stamp(self.clock.now()))
         wanted = tag_map(tags) if tags is not None else {}
         with self.db.transaction() as conn:
