@@ -18,13 +18,15 @@ from starlette.responses import Response
 
 from s3batch.batch.models import Job
 from s3batch.batch.service import BatchService
-from s3batch.loader.connections import Target, parse_target
+from s3batch.loader.connections import POSTGRES_ENGINES, Target, parse_target
 from s3batch.loader.errors import LoadConfigError, LoaderError
 from s3batch.loader.history import read_history
 from s3batch.loader.ledger import LedgerEntry
 from s3batch.secrets.service import Secrets
 from s3batch.web.render import Renderer
 
+#: The engines of the secrets the page lists.
+ENGINES = POSTGRES_ENGINES | {"duckdb", "sqlite", "redshift"}
 #: Newest ledger rows read from each target.
 LEDGER_ROWS = 200
 #: Seconds to wait for a DuckDB file that a running load holds, before saying so.
@@ -38,7 +40,17 @@ SCAN = 100
 _LOAD_HINTS = {"command_has": ['"load"', '"--table'], "with_children": True}
 
 
-def load_targets(secrets: Secrets) -> list[Target]:
+@dataclass(frozen=True)
+class Misconfigured:
+    """A secret naming an engine the loader knows, that the loader cannot use: why (its
+    message names fields, never values)."""
+
+    secret_id: str
+    error: str
+    label: str = "misconfigured"
+
+
+def load_targets(secrets: Secrets) -> list[Target | Misconfigured]:
     """The targets the server's secrets describe, by secret name (other secrets are skipped)."""
     found = (
         _target(s.name, secrets.get_value(s.name).secret_string) for s in secrets.list_secrets()
@@ -46,23 +58,25 @@ def load_targets(secrets: Secrets) -> list[Target]:
     return [t for t in found if t is not None]
 
 
-def _target(name: str, secret_string: str) -> Target | None:
+def _target(name: str, secret_string: str) -> Target | Misconfigured | None:
     """The target a secret describes; None when it is not JSON naming an engine the loader knows."""
     try:
         doc = json.loads(secret_string)
     except ValueError:
         return None
-    try:
-        return parse_target(name, doc) if isinstance(doc, dict) else None
-    except LoadConfigError:
+    if not isinstance(doc, dict) or doc.get("engine") not in ENGINES:
         return None
+    try:
+        return parse_target(name, doc)
+    except LoadConfigError as exc:
+        return Misconfigured(name, str(exc))
 
 
 @dataclass
 class Ledger:
     """One target's ledger, by table (tables by name, rows newest first), or why it is unreadable."""
 
-    target: Target
+    target: Target | Misconfigured
     tables: dict[str, list[LedgerEntry]] = field(default_factory=dict)
     error: str | None = None
     #: Whether older rows than those shown exist.
@@ -92,7 +106,10 @@ class LoadPages:
 
     def page(self, request: Request) -> Response:
         """Every target's ledger by table, then the recent load jobs (failed ones too)."""
-        ledgers = [read_ledger(t) for t in load_targets(self.secrets)]
+        ledgers = [
+            Ledger(t, error=t.error) if isinstance(t, Misconfigured) else read_ledger(t)
+            for t in load_targets(self.secrets)
+        ]
         return self.render.page(
             request, "loads.html", ledgers=ledgers, jobs=recent_loads(self.batch)
         )

@@ -15,7 +15,7 @@ from s3batch.loader.connections import DuckDBTarget, PostgresTarget, RedshiftTar
 from s3batch.loader.ledger import CREATE, INSERT, LedgerEntry, for_duckdb
 from s3batch.secrets.service import Secrets
 from s3batch.state.db import Database
-from s3batch.web.loads import load_targets, read_ledger
+from s3batch.web.loads import Misconfigured, load_targets, read_ledger
 from s3batch.web.render import environment
 
 T0 = datetime(2026, 1, 2, 3, 4, 5)
@@ -32,9 +32,15 @@ def test_the_targets_are_the_secrets_naming_an_engine_the_loader_knows(tmp_path:
     secrets.ensure("mysql", json.dumps({**postgres, "engine": "mysql"}))
     secrets.ensure("token", "not json")
     secrets.ensure("list", "[1, 2]")
+    # Known engines the loader cannot use are listed with why, naming fields, not values.
+    secrets.ensure("bad-port", json.dumps({**postgres, "port": "notaport"}))
+    secrets.ensure("no-db", json.dumps({k: v for k, v in postgres.items() if k != "dbname"}))
     found = {t.secret_id: t for t in load_targets(secrets)}
-    assert set(found) == {"pg", "warehouse", "lite"}
+    assert set(found) == {"pg", "warehouse", "lite", "bad-port", "no-db"}
     assert isinstance(found["pg"], PostgresTarget) and isinstance(found["warehouse"], DuckDBTarget)
+    assert isinstance(found["bad-port"], Misconfigured) and "port" in found["bad-port"].error
+    assert isinstance(found["no-db"], Misconfigured) and "dbname" in found["no-db"].error
+    assert "notaport" not in found["bad-port"].error
 
 
 def _ledger_file(path: Path, entries: list[LedgerEntry]) -> None:
