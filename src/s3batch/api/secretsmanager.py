@@ -62,10 +62,14 @@ class SecretsManagerProtocol:
         """CreateSecret: a new secret from a SecretString."""
         if params.get("SecretBinary") is not None:
             raise InvalidParameterException("s3batch's secrets hold a SecretString only.")
+        token = optional(params, "ClientRequestToken", str)
+        if token is not None and not 32 <= len(token) <= 64:
+            raise InvalidParameterException("ClientRequestToken must be 32 to 64 characters.")
         secret = self.secrets.create(
             required(params, "Name", str),
             required(params, "SecretString", str),
             optional(params, "Description", str),
+            token,
         )
         return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
 

@@ -43,10 +43,17 @@ class Secrets:
         self.region = region
         self.account_id = account_id
 
-    def ensure(self, name: str, secret_string: str, description: str | None = None) -> Secret:
+    def ensure(
+        self,
+        name: str,
+        secret_string: str,
+        description: str | None = None,
+        version_id: str | None = None,
+    ) -> Secret:
         """Create a secret, or give it ``secret_string`` as a new version when the value differs.
 
-        A ``description`` of None leaves an existing description as it is.
+        A ``description`` of None leaves an existing description as it is; ``version_id``
+        (a ClientRequestToken) names the new version, else a UUID does.
 
         Raises:
             InvalidParameterException: the name is not valid or the value is too long.
@@ -58,7 +65,7 @@ class Secrets:
             )
         with self.db.transaction() as conn:
             current = store.get_value(conn, name)
-            secret = self._next(current, name, secret_string, description)
+            secret = self._next(current, name, secret_string, description, version_id)
             if current is None or secret != current.secret:
                 store.upsert(conn, secret, secret_string)
         if current is None:
@@ -67,8 +74,15 @@ class Secrets:
             logger.info("new version of secret %s", name, extra={"action": "update_secret"})
         return secret
 
-    def create(self, name: str, secret_string: str, description: str | None = None) -> Secret:
-        """CreateSecret: a new secret with its first version.
+    def create(
+        self,
+        name: str,
+        secret_string: str,
+        description: str | None = None,
+        version_id: str | None = None,
+    ) -> Secret:
+        """CreateSecret: a new secret with its first version (``version_id``: the request's
+        ClientRequestToken, which AWS makes the version's id).
 
         Raises:
             ResourceExistsException: a secret of that name exists.
@@ -79,20 +93,26 @@ class Secrets:
                 raise ResourceExistsException(
                     f"The operation failed because the secret {name} already exists."
                 )
-            return self.ensure(name, secret_string, description)
+            return self.ensure(name, secret_string, description, version_id)
 
     def _next(
-        self, current: SecretValue | None, name: str, value: str, description: str | None
+        self,
+        current: SecretValue | None,
+        name: str,
+        value: str,
+        description: str | None,
+        version_id: str | None,
     ) -> Secret:
         now = self.clock.now()
+        version_id = version_id or str(uuid.uuid4())
         if current is None:
             arn = new_arn(self.region, self.account_id, name)
-            return Secret(name, arn, description, now, now, str(uuid.uuid4()), now)
+            return Secret(name, arn, description, now, now, version_id, now)
         secret = current.secret
         if description is not None and description != secret.description:
             secret = replace(secret, description=description, changed_at=now)
         if value != current.secret_string:
-            secret = replace(secret, version_id=str(uuid.uuid4()), version_created_at=now)
+            secret = replace(secret, version_id=version_id, version_created_at=now)
             secret = replace(secret, changed_at=now)
         return secret
 

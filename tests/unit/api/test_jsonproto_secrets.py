@@ -138,6 +138,28 @@ def test_create_secret_then_a_second_one_of_that_name_exists(
     assert (response.status, body["__type"]) == (400, "InvalidParameterException")
 
 
+def test_create_secret_makes_its_client_request_token_the_version_id(
+    protocol: SecretsManagerProtocol,
+) -> None:
+    token = "0123456789abcdef0123456789abcdef"
+    _, created = call(
+        protocol,
+        "secretsmanager.CreateSecret",
+        {"Name": "tokened", "SecretString": "v1", "ClientRequestToken": token},
+    )
+    assert created["VersionId"] == token
+    _, got = call(
+        protocol, "secretsmanager.GetSecretValue", {"SecretId": "tokened", "VersionId": token}
+    )
+    assert got["SecretString"] == "v1"
+    response, body = call(
+        protocol,
+        "secretsmanager.CreateSecret",
+        {"Name": "short", "SecretString": "v", "ClientRequestToken": "short"},
+    )
+    assert (response.status, body["__type"]) == (400, "InvalidParameterException")
+
+
 def test_unknown_secret_is_resource_not_found(protocol: SecretsManagerProtocol) -> None:
     response, body = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": "nope"})
     assert response.status == 400
