@@ -2,7 +2,9 @@
 
 GetSecretValue is the one operation that returns a value; DescribeSecret and ListSecrets
 describe secrets without theirs. Secrets come from the stack file, or from CreateSecret
-(a SecretString; SecretBinary is refused, as AWS Batch jobs cannot use one either).
+(a SecretString; SecretBinary is refused, as AWS Batch jobs cannot use one either);
+PutSecretValue and UpdateSecret give one a new current version, DeleteSecret removes one
+at once (ForceDeleteWithoutRecovery). Only the current version is kept (AWSCURRENT).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class SecretsManagerProtocol:
             "GetSecretValue": self.get_secret_value,
             "DescribeSecret": self.describe_secret,
             "ListSecrets": self.list_secrets,
+            "PutSecretValue": self.put_secret_value,
+            "UpdateSecret": self.update_secret,
+            "DeleteSecret": self.delete_secret,
         }
         self.protocol = JsonProtocol(TARGET_PREFIX, handlers, auth, sensitive=True)
 
@@ -60,18 +65,60 @@ class SecretsManagerProtocol:
 
     def create_secret(self, params: JsonObject) -> JsonObject:
         """CreateSecret: a new secret from a SecretString."""
-        if params.get("SecretBinary") is not None:
-            raise InvalidParameterException("s3batch's secrets hold a SecretString only.")
-        token = optional(params, "ClientRequestToken", str)
-        if token is not None and not 32 <= len(token) <= 64:
-            raise InvalidParameterException("ClientRequestToken must be 32 to 64 characters.")
+        _string_only(params)
         secret = self.secrets.create(
             required(params, "Name", str),
             required(params, "SecretString", str),
             optional(params, "Description", str),
-            token,
+            _token(params),
         )
         return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
+
+    def put_secret_value(self, params: JsonObject) -> JsonObject:
+        """PutSecretValue: a new current version (the value unchanged: the current one)."""
+        _string_only(params)
+        secret = self.secrets.update(
+            required(params, "SecretId", str),
+            required(params, "SecretString", str),
+            version_id=_token(params),
+        )
+        return {
+            "ARN": secret.arn,
+            "Name": secret.name,
+            "VersionId": secret.version_id,
+            "VersionStages": [CURRENT_STAGE],
+        }
+
+    def update_secret(self, params: JsonObject) -> JsonObject:
+        """UpdateSecret: a new description and/or value (KMS keys are not kept here)."""
+        _string_only(params)
+        if params.get("KmsKeyId") is not None:
+            raise InvalidParameterException("s3batch's secrets are not encrypted with KMS keys.")
+        secret = self.secrets.update(
+            required(params, "SecretId", str),
+            optional(params, "SecretString", str),
+            optional(params, "Description", str),
+            _token(params),
+        )
+        return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
+
+    def delete_secret(self, params: JsonObject) -> JsonObject:
+        """DeleteSecret with ForceDeleteWithoutRecovery (recovery windows are refused)."""
+        if optional(params, "ForceDeleteWithoutRecovery", bool) is not True:
+            raise InvalidParameterException(
+                "s3batch deletes a secret at once: pass ForceDeleteWithoutRecovery=true"
+                " (recovery windows and RestoreSecret are not supported yet)."
+            )
+        if params.get("RecoveryWindowInDays") is not None:
+            raise InvalidParameterException(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
+            )
+        secret = self.secrets.delete(required(params, "SecretId", str))
+        return {
+            "ARN": secret.arn,
+            "Name": secret.name,
+            "DeletionDate": epoch(self.secrets.clock.now()),
+        }
 
     def get_secret_value(self, params: JsonObject) -> JsonObject:
         """GetSecretValue: the current value of a secret."""
@@ -113,6 +160,19 @@ class SecretsManagerProtocol:
         if len(remaining) > limit:
             out["NextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
         return out
+
+
+def _token(params: JsonObject) -> str | None:
+    """``ClientRequestToken`` (32-64 characters): the new version's id, as AWS makes it."""
+    token = optional(params, "ClientRequestToken", str)
+    if token is not None and not 32 <= len(token) <= 64:
+        raise InvalidParameterException("ClientRequestToken must be 32 to 64 characters.")
+    return token
+
+
+def _string_only(params: JsonObject) -> None:
+    if params.get("SecretBinary") is not None:
+        raise InvalidParameterException("s3batch's secrets hold a SecretString only.")
 
 
 def _decode_token(token: str | None) -> str | None:

@@ -145,6 +145,41 @@ class Secrets:
             raise ResourceNotFoundException()
         return secret
 
+    def update(
+        self,
+        secret_id: str,
+        secret_string: str | None,
+        description: str | None = None,
+        version_id: str | None = None,
+    ) -> Secret:
+        """PutSecretValue / UpdateSecret: a new current version when ``secret_string`` differs
+        (``version_id``: the request's ClientRequestToken), and/or a new description.
+
+        Raises:
+            ResourceNotFoundException: no such secret.
+            InvalidParameterException: the value is too long.
+        """
+        with self.db.transaction() as conn:
+            current = store.get_value(conn, self._name_of(secret_id))
+            if current is None:
+                raise ResourceNotFoundException()
+            value = current.secret_string if secret_string is None else secret_string
+            return self.ensure(current.secret.name, value, description, version_id)
+
+    def delete(self, secret_id: str) -> Secret:
+        """DeleteSecret without a recovery window: the secret is gone at once.
+
+        Raises:
+            ResourceNotFoundException: no such secret.
+        """
+        with self.db.transaction() as conn:
+            secret = store.get(conn, name=self._name_of(secret_id))
+            if secret is None:
+                raise ResourceNotFoundException()
+            store.delete(conn, secret.name)
+        logger.info("deleted secret %s", secret.name, extra={"action": "delete_secret"})
+        return secret
+
     def list_secrets(self) -> list[Secret]:
         """Every secret, by name, without values."""
         return store.list_all(self.db.conn)

@@ -76,3 +76,8 @@ def upsert(conn: sqlite3.Connection, secret: Secret, secret_string: str) -> None
             secret_string,
         ),
     )
+
+
+def delete(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a secret and its value."""
+    conn.execute("DELETE FROM secrets WHERE name = ?", (name,))

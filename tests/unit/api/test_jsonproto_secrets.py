@@ -160,6 +160,39 @@ def test_create_secret_makes_its_client_request_token_the_version_id(
     assert (response.status, body["__type"]) == (400, "InvalidParameterException")
 
 
+def test_put_update_and_delete_a_secret(protocol: SecretsManagerProtocol) -> None:
+    _, created = call(protocol, "secretsmanager.CreateSecret", {"Name": "db", "SecretString": "v1"})
+    token = "f" * 32
+    _, put = call(
+        protocol,
+        "secretsmanager.PutSecretValue",
+        {"SecretId": created["ARN"], "SecretString": "v2", "ClientRequestToken": token},
+    )
+    assert put["VersionId"] == token and put["VersionStages"] == ["AWSCURRENT"]
+    _, got = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": "db"})
+    assert (got["SecretString"], got["VersionId"]) == ("v2", token)
+    _, updated = call(
+        protocol, "secretsmanager.UpdateSecret", {"SecretId": "db", "Description": "the db"}
+    )
+    assert updated["VersionId"] == token  # the value did not change: the same version
+    _, described = call(protocol, "secretsmanager.DescribeSecret", {"SecretId": "db"})
+    assert described["Description"] == "the db"
+    response, body = call(protocol, "secretsmanager.DeleteSecret", {"SecretId": "db"})
+    assert (response.status, body["__type"]) == (400, "InvalidParameterException")
+    _, deleted = call(
+        protocol,
+        "secretsmanager.DeleteSecret",
+        {"SecretId": "db", "ForceDeleteWithoutRecovery": True},
+    )
+    assert deleted["Name"] == "db" and deleted["DeletionDate"] > 0
+    response, body = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": "db"})
+    assert (response.status, body["__type"]) == (400, "ResourceNotFoundException")
+    response, body = call(
+        protocol, "secretsmanager.PutSecretValue", {"SecretId": "db", "SecretString": "v3"}
+    )
+    assert body["__type"] == "ResourceNotFoundException"
+
+
 def test_unknown_secret_is_resource_not_found(protocol: SecretsManagerProtocol) -> None:
     response, body = call(protocol, "secretsmanager.GetSecretValue", {"SecretId": "nope"})
     assert response.status == 400
@@ -270,7 +303,7 @@ def test_a_tampered_body_fails_the_signature(protocol: SecretsManagerProtocol) -
 
 
 @pytest.mark.parametrize(
-    "target", ["secretsmanager.DeleteSecret", "secretsmanager.", "AWSEvents.GetSecretValue", ""]
+    "target", ["secretsmanager.RotateSecret", "secretsmanager.", "AWSEvents.GetSecretValue", ""]
 )
 def test_unknown_operation(protocol: SecretsManagerProtocol, target: str) -> None:
     response, body = call(protocol, target, {})
