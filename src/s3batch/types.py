@@ -7,6 +7,8 @@ from typing import Any
 
 #: A JSON document as parsed by :func:`json.loads`.
 Json = Any
+#: The integers a request may carry and SQLite stores: signed 64-bit ("long").
+LONGS = range(-(2**63), 2**63)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from s3batch.api.jsonproto import JsonObject, JsonProtocol, epoch, optional
 from s3batch.errors import InvalidRequest
 from s3batch.trail.lookup import MAX_RESULTS, attribute_filter, summary
 from s3batch.trail.service import Trails
+from s3batch.types import LONGS
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _position(token: str | None) -> int | None:
         position = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidNextTokenException() from exc
-    if not 0 <= position < 2**63:  # a record's row id: SQLite's positive integers
+    if position < 0 or position not in LONGS:  # a record's row id
         raise InvalidNextTokenException()
     return position
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 from datetime import datetime
 
 from s3batch.api.auth import Authenticator
@@ -20,14 +19,13 @@ from s3batch.errors import InvalidRequest
 from s3batch.events.errors import ValidationException
 from s3batch.events.models import Bus, Rule
 from s3batch.events.publish import MAX_ENTRIES
-from s3batch.events.service import EventBus
+from s3batch.events.service import NAME, EventBus
 
 logger = logging.getLogger(__name__)
 
 #: The X-Amz-Target prefix of EventBridge operations.
 TARGET_PREFIX = "AWSEvents"
 #: What a rule name may be.
-RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 #: PutRule ``Description``: at most this many characters.
 MAX_DESCRIPTION = 512
 #: List page size when the request names none, and the largest allowed.
@@ -122,7 +120,7 @@ class EventBridgeProtocol:
     def put_rule(self, params: JsonObject) -> JsonObject:
         """PutRule: create or update a rule (its targets are kept)."""
         name = required(params, "Name", str)
-        if not RULE_NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             raise ValidationException(
                 f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
                 "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ (at most 64 characters)"

@@ -33,6 +33,7 @@ from s3batch.api.sigv4 import (
     SignatureDoesNotMatch,
 )
 from s3batch.errors import AuthError, InvalidRequest, S3BatchError
+from s3batch.types import LONGS
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def optional(params: JsonObject, name: str, kind: type[T]) -> T | None:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         type_name = _JSON_TYPES.get(kind, kind.__name__)
         raise ValidationException(f"Value at '{_camel(name)}' must be a {type_name}.")
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    if isinstance(value, int) and value not in LONGS:
         raise ValidationException(f"Value at '{_camel(name)}' must fit in a long (64 bits).")
     return value
 

@@ -182,7 +182,11 @@ def job_detail(
             "retryStrategy": retry_to_json(job.retry_strategy),
             "timeout": {"attemptDurationSeconds": job.timeout} if job.timeout else None,
             "platformCapabilities": list(job.platform_capabilities),
-            "dependsOn": [dependency_to_json(d) for d in job.dependencies] or None,
+            "dependsOn": [
+                dependency_to_json(d)
+                for d in job.dependencies or tuple((job_id, None) for job_id in job.depends_on)
+            ]
+            or None,
             "arrayProperties": array_properties(job, summary, summary_at),
             "tags": tags or None,
             **_stopped_flags(job),

@@ -181,9 +181,8 @@ class Job:
     submission: Submission = Submission()
     #: Ids of the jobs that must succeed before this one runs (``dependsOn``).
     depends_on: tuple[str, ...] = ()
-    #: ``dependsOn`` as DescribeJobs shows it: ``(jobId, type)`` pairs, either may be None
-    #: (``(None, "SEQUENTIAL")`` on an array parent; an array child's are the job ids it
-    #: waits for).
+    #: ``dependsOn`` as submitted, when it has typed entries (N_TO_N, SEQUENTIAL): ``(jobId,
+    #: type)`` pairs, either may be None; empty when :attr:`depends_on` says it all.
     dependencies: tuple[Dependency, ...] = ()
     #: The job definition's ``platformCapabilities``.
     platform_capabilities: tuple[str, ...] = ("EC2",)

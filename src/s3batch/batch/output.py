@@ -100,11 +100,8 @@ class OutputPump:
             return
         *complete, rest = (partial[fd] + data).split(b"\n")
         lines = [piece for line in complete for piece in _pieces(line)]
-        while len(rest) > MAX_LINE:  # a line still arriving: hand over what is whole already
-            cut = _boundary(rest)
-            lines.append(rest[:cut])
-            rest = rest[cut:]
-        partial[fd] = rest
+        *whole, partial[fd] = _pieces(rest)  # a line still arriving: hand over what is whole
+        lines += whole
         kept = [(now, _text(line)) for line in lines if line.rstrip(b"\r")]
         if fd == self._stderr and kept:
             self.last_error_line = kept[-1][1]

@@ -146,7 +146,7 @@ def children(parent: Job, deps: Dependencies) -> list[Job]:
                 status=JobStatus.PENDING,
                 submission=Submission(None, parent.submission.trigger),
                 depends_on=waits,
-                dependencies=tuple((job_id, None) for job_id in waits),
+                dependencies=(),  # its waits are plain job ids: depends_on says them
                 array_index=index,
                 array_parent=parent.id,
             )
@@ -256,7 +256,7 @@ def build_job(
         timeout=timeout,
         submission=submission,
         depends_on=deps.job_ids,
-        dependencies=deps.entries(),
+        dependencies=deps.entries() if deps.n_to_n or deps.sequential else (),
         platform_capabilities=requests.platform_capabilities(
             definition.spec.get("platformCapabilities")
         ),

@@ -54,8 +54,8 @@ class DeadLetterNotFound(NotFound):
 
 #: A custom event bus's name (partner buses, whose names hold '/', are not supported).
 BUS_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,256}")
-#: PutTargets ``Id``.
-TARGET_ID = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
+#: A rule's name and a target's ``Id`` (the same rule on AWS).
+NAME = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 
 
 def bus_name(name_or_arn: str | None) -> str:
@@ -364,7 +364,7 @@ def check_target(target: Mapping[str, Any]) -> None:
         or not isinstance(target.get("Arn"), str)
     ):
         raise ValidationException("Each target needs an Id and an Arn.")
-    if not TARGET_ID.fullmatch(target["Id"]):
+    if not NAME.fullmatch(target["Id"]):
         raise ValidationException(
             f"Target Id {target['Id']!r} must be 1-64 letters, digits, '.', '-' or '_'."
         )

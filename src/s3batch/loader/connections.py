@@ -24,6 +24,8 @@ from s3batch.loader.errors import LoadConfigError, LoaderError
 
 #: Spellings of the PostgreSQL engine name.
 POSTGRES_ENGINES = frozenset({"postgres", "postgresql", "aurora-postgresql"})
+#: Every engine a secret may name for the loader.
+ENGINES = POSTGRES_ENGINES | {"duckdb", "sqlite", "redshift"}
 #: What replaces a secret value in a message.
 MASK = "***"
 #: Seconds to wait for a PostgreSQL server to accept a connection.

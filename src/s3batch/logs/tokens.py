@@ -13,10 +13,9 @@ import json
 import re
 
 from s3batch.logs.errors import InvalidParameterException
+from s3batch.types import LONGS
 
 _STREAM_TOKEN = re.compile(r"([fb])/(\d{1,60})")
-#: Positions and times are SQLite integers: signed 64-bit.
-LARGEST = 2**63 - 1
 #: A sort key: the values an item is ordered by (strings and integers).
 Key = tuple[str | int, ...]
 
@@ -31,7 +30,7 @@ def parse_stream_token(token: str | None, start_from_head: bool, end: int) -> tu
     if token is None:
         return ("f", 0) if start_from_head else ("b", end)
     match = _STREAM_TOKEN.fullmatch(token)
-    if match is None or int(match[2]) > LARGEST:
+    if match is None or int(match[2]) not in LONGS:
         raise InvalidParameterException("The specified nextToken is invalid.")
     return match[1], int(match[2])
 
@@ -59,6 +58,6 @@ def parse_key_token(token: str | None, kinds: tuple[type, ...]) -> Key | None:
 
 
 def _is(value: object, kind: type) -> bool:
-    if isinstance(value, int) and not -LARGEST - 1 <= value <= LARGEST:
+    if isinstance(value, int) and value not in LONGS:  # positions and times: SQLite integers
         return False
     return isinstance(value, kind) and not isinstance(value, bool)

@@ -18,15 +18,13 @@ from starlette.responses import Response
 
 from s3batch.batch.models import Job
 from s3batch.batch.service import BatchService
-from s3batch.loader.connections import POSTGRES_ENGINES, Target, parse_target
+from s3batch.loader.connections import ENGINES, Target, parse_target
 from s3batch.loader.errors import LoadConfigError, LoaderError
 from s3batch.loader.history import read_history
 from s3batch.loader.ledger import LedgerEntry
 from s3batch.secrets.service import Secrets
 from s3batch.web.render import Renderer
 
-#: The engines of the secrets the page lists.
-ENGINES = POSTGRES_ENGINES | {"duckdb", "sqlite", "redshift"}
 #: Newest ledger rows read from each target.
 LEDGER_ROWS = 200
 #: Seconds to wait for a DuckDB file that a running load holds, before saying so.

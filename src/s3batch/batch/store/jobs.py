@@ -89,9 +89,9 @@ def job_from_row(row: Row) -> Job:
 
 
 def _dependencies(row: Row) -> tuple[Dependency, ...]:
-    """``depends_spec`` as pairs; for a job stored before it was kept, its plain job ids."""
+    """``depends_spec`` as pairs (none stored: ``depends_on`` says it all)."""
     if row["depends_spec"] is None:
-        return tuple((job_id, None) for job_id in json.loads(row["depends_on"]))
+        return ()
     return tuple((d.get("jobId"), d.get("type")) for d in json.loads(row["depends_spec"]))
 
 
@@ -130,7 +130,9 @@ def insert_job(conn: sqlite3.Connection, job: Job) -> bool:
             job.submission.idempotency_key,
             None if trigger is None else _dump(trigger),
             _dump(list(job.depends_on)),
-            _dump([codec.dependency_to_json(d) for d in job.dependencies]),
+            _dump([codec.dependency_to_json(d) for d in job.dependencies])
+            if job.dependencies
+            else None,
             _dump(list(job.platform_capabilities)),
             job.array_size,
             job.array_index,
