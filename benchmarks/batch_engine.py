@@ -31,7 +31,7 @@ from pathlib import Path
 from batch_throughput import baseline
 
 from s3batch.batch import store
-from s3batch.batch.engine import STARTERS, WINDOW, BatchEngine
+from s3batch.batch.engine import WINDOW, BatchEngine
 from s3batch.batch.models import JobStatus
 from s3batch.batch.runner import JobEnvironment, ProcessRunner, Runner
 from s3batch.batch.service import BatchService
@@ -89,9 +89,7 @@ def _drain(jobs: int, runner: Runner, db: Database, clock: SystemClock) -> Drain
     env = JobEnvironment("http://127.0.0.1:9", "key", "secret", REGION,
                          base={"PATH": os.environ.get("PATH", os.defpath)})  # fmt: skip
     logs = Logs(db, clock, REGION, ACCOUNT)
-    engine = BatchEngine(batch, runner, logs, env, clock, starters=STARTERS, window=WINDOW)
-    if isinstance(runner, ProcessRunner):
-        runner.on_exit = engine.wake  # as the runtime wires it
+    engine = BatchEngine(batch, runner, logs, env, clock, window=WINDOW)
     engine.start()
     try:
         # The passes release the jobs to RUNNABLE first: not part of the drain.

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from s3batch.batch.docker import DockerRunner
-from s3batch.batch.engine import STARTERS, WINDOW, BatchEngine
+from s3batch.batch.engine import WINDOW, BatchEngine
 from s3batch.batch.runner import JobEnvironment, ProcessRunner
 from s3batch.batch.service import BatchService
 from s3batch.batch.target import BatchJobTarget
@@ -216,10 +216,8 @@ class Runtime:
             s.logs,
             self.job_environment(),
             self.clock,
-            starters=STARTERS,
             window=WINDOW,
         )
-        runner.on_exit = self.engine.wake
         target = BatchJobTarget(s.batch, on_submit=self.engine.submitted)
         targets: dict[str, Target] = {
             "batch": target,

@@ -1,4 +1,9 @@
-"""kill -9 while a job runs: on restart the attempt is recorded failed, the orphan is killed, the job retried."""
+"""kill -9 while a job runs: on restart the attempt is recorded failed, the job retried.
+
+The job's process does not outlive the server: the spawner (the server's helper process
+that runs jobs) kills it when the server goes. If the spawner was killed too, the orphan
+is found and killed by the restarted server.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from batch_support import local_queue
 from botocore.config import Config
 
@@ -31,6 +37,13 @@ def _wait(batch: Any, job_id: str, *statuses: str, timeout: float = 30) -> dict[
         time.sleep(0.05)
 
 
+def _gone(pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"job process {pid} is still running"
+        time.sleep(0.05)
+
+
 def _alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -39,7 +52,21 @@ def _alive(pid: int) -> bool:
     return "zombie" not in status
 
 
-def test_kill_9_mid_job_records_the_attempt_and_retries(tmp_path: Path) -> None:
+def _spawner_of(server_pid: int) -> int:
+    """The pid of the server's spawner (its child running ``s3batch.batch.spawner``)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if parent == server_pid and b"s3batch.batch.spawner" in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"server {server_pid} runs no spawner")
+
+
+@pytest.mark.parametrize("killed", ["server", "server and spawner"])
+def test_kill_9_mid_job_records_the_attempt_and_retries(tmp_path: Path, killed: str) -> None:
     stack = tmp_path / "stack.yaml"
     stack.write_text("{}\n")
     first = ChildServer(tmp_path / "data", extra_args=("--stack", str(stack)))
@@ -69,10 +96,16 @@ def test_kill_9_mid_job_records_the_attempt_and_retries(tmp_path: Path) -> None:
     orphan = int(pid_file.read_text())
 
     assert first.proc is not None
+    spawner = _spawner_of(first.proc.pid)
     os.kill(first.proc.pid, signal.SIGKILL)
+    if killed == "server and spawner":
+        os.kill(spawner, signal.SIGKILL)
     first.proc.wait()
     first.proc = None
-    assert _alive(orphan), "the job process should outlive a kill -9 of the server"
+    if killed == "server":  # the spawner saw the server go and killed the job's process
+        _gone(orphan)
+    else:
+        assert _alive(orphan), "with its spawner killed too, nothing killed the job process"
     marker.write_text("")
 
     second = ChildServer(
@@ -87,9 +120,6 @@ def test_kill_9_mid_job_records_the_attempt_and_retries(tmp_path: Path) -> None:
             "s3batch server restarted while the job was running",
             "Essential container in task exited",
         ]
-        deadline = time.monotonic() + 5
-        while _alive(orphan):
-            assert time.monotonic() < deadline, f"orphaned job process {orphan} is still running"
-            time.sleep(0.05)
+        _gone(orphan)
     finally:
         assert second.stop() == 0, second.log()

@@ -15,10 +15,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 
 from s3batch.batch.errors import CannotStart
-from s3batch.batch.runner import Launch, LogSink, ProcessHandle, ProcessRunner
+from s3batch.batch.runner import Handle, Launch, LogSink, ProcessRunner
 from s3batch.clock import Clock
 from s3batch.errors import ConfigError
 
@@ -61,13 +62,13 @@ def engine_available(
 class DockerRunner(ProcessRunner):
     """Runs each attempt as ``docker run <image> <command>``."""
 
-    def __init__(self, clock: Clock, on_exit: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, clock: Clock) -> None:
         if not engine_available():
             raise ConfigError(
                 "S3BATCH_EXECUTOR=docker, but no Docker engine answers `docker info` here"
             )
-        super().__init__(clock, on_exit)
+        super().__init__(clock)
 
-    def start(self, launch: Launch, sink: LogSink) -> ProcessHandle:
+    def start(self, launch: Launch, sink: LogSink) -> Future[Handle]:
         """Start the attempt's container in the foreground."""
         return super().start(replace(launch, argv=tuple(docker_argv(launch)), cwd=None), sink)

@@ -34,8 +34,6 @@ INTERVAL = 0.05
 #: Seconds between ticks while job processes run: a fallback, as exits wake the engine
 #: (an idle tick is a few index probes, ~2 % of a core at this rate).
 BUSY_INTERVAL = 0.005
-#: Threads starting job processes in the server (a start waits on the kernel: several overlap).
-STARTERS = 4
 #: Seconds a commit of the server's engine may wait to take more moves with it.
 WINDOW = 0.01
 
@@ -52,15 +50,15 @@ class BatchEngine:
         clock: Clock,
         kill_grace: float = 30.0,
         stop_grace: float = 5.0,
-        starters: int = 0,
         window: float = 0.0,
     ) -> None:
         self.db = service.db
         self.window = window
         self._wake = threading.Event()
+        runner.on_exit = self.wake
         self.scheduler = Scheduler(service.db, clock)
         self.supervisor = Supervisor(
-            service, runner, log_sink, job_env, clock, kill_grace, stop_grace, starters, self.wake
+            service, runner, log_sink, job_env, clock, kill_grace, stop_grace
         )
         #: Attempts that ended, their outcomes not written yet; since when (monotonic).
         self._ended, self._ended_since = Ended(), 0.0
@@ -80,17 +78,17 @@ class BatchEngine:
     def tick(self) -> int:
         """Record, place, start, then record outcomes: one pass; return how many jobs moved.
 
-        Two commits at most. The first records the processes started since the last pass
-        (RUNNING) and the new placements (STARTING), counting the vCPUs of attempts that
-        have ended as free: it is not fsynced, as a machine crash that lost it would take
-        those processes with it (the server's own crash loses nothing; recovery settles
-        STARTING and RUNNING jobs either way). The processes of placed jobs start after
-        it (a job never runs without a committed STARTING), on a thread pool with
-        ``starters``. The second commit records the outcomes (exit → SUCCEEDED, FAILED or
-        a retry), once the oldest is ``window`` old: it is durable, and an outcome is not
-        visible before it. An attempt that started and ended between two passes is
-        recorded RUNNING in the first and SUCCEEDED in the second. A failing scheduler
-        never loses an outcome already reaped.
+        Two commits at most. The first places jobs (STARTING), counting the vCPUs of
+        attempts that have ended as free: it is not fsynced, as a machine crash that lost
+        it would take those processes with it (the server's own crash loses nothing;
+        recovery settles STARTING and RUNNING jobs either way). The processes of placed
+        jobs start right after it (a job never runs without a committed STARTING): the
+        runner (the spawner process) starts them while the engine goes on. The second
+        records the processes started since the last pass (RUNNING) and, once the oldest
+        is ``window`` old, the outcomes (exit → SUCCEEDED, FAILED or a retry): durable
+        when it has outcomes, and an outcome is not visible before it. An attempt that
+        started and ended between two passes is recorded RUNNING, then SUCCEEDED. A
+        failing scheduler never loses an outcome already reaped.
         """
         now = time.monotonic()
         failed, started = self.supervisor.take_started()
@@ -103,22 +101,23 @@ class BatchEngine:
         schedule = waiting and bool(started or ended.moves or now >= self._schedule_at)
         placed: list[Job] = []  # placed by this pass, handed to the supervisor once committed
         moved = 0
-        if started or schedule:
+        if schedule:
             # Durable only when the last pass left an outcome (a job to fail) to this one.
             self.scheduler.durable = self.scheduler.settling
-            with self.db.transaction(durable=self.scheduler.durable):
-                moved += self.supervisor.record_started(started)
-                if schedule:
-                    self._schedule_at = now + self.window
-                    moved += self._schedule(self._ended.freed)
-                    placed = self.scheduler.placed
+            self._schedule_at = now + self.window
+            moved += self._schedule(self._ended.freed)
+            placed = self.scheduler.placed
         if self._look_for_placed or placed:  # committed: their processes may start
             look, self._look_for_placed = self._look_for_placed, True  # if this fails: look
             moved += self.supervisor.spawn_placed(None if look else placed)
             self._look_for_placed = False
         write_at = self._ended_since + self.window
-        if self._ended.moves and now >= write_at:
-            moved += self.flush()
+        flush = bool(self._ended.moves) and now >= write_at
+        if started or flush:  # after the starts: nothing here delays a job waiting for a slot
+            with self.db.transaction(durable=flush):
+                moved += self.supervisor.record_started(started)
+                if flush:
+                    moved += self.flush()
         self._pass_held = waiting and not schedule
         due = [self._schedule_at] if self._pass_held else []
         self._due = min([*due, write_at] if self._ended.moves else due, default=None)
@@ -161,9 +160,9 @@ class BatchEngine:
             except Exception:
                 logger.exception("batch tick failed", extra={"action": "batch_tick"})
                 moved = 0
-            # Processes just started are recorded RUNNING by the next pass; waiting for a
-            # wake (an exit, a submit) lets a short job's RUNNING and the next placement
-            # share one commit instead of taking one each.
+            # Processes still starting are recorded RUNNING by a later pass; waiting for a
+            # wake (an exit, a submit) or BUSY_INTERVAL, not for the start itself, lets a
+            # short job's RUNNING, its exit and the next placement share one pass.
             if self.supervisor.starting or not moved:
                 wait = BUSY_INTERVAL if self.supervisor.running else interval
                 if self._due is not None:  # a held commit waits for its window, not longer

@@ -8,28 +8,29 @@ attempt). The process never writes job status: the supervisor does, from the out
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from s3batch.batch import sensitive
+from s3batch.batch import orphans, sensitive
 from s3batch.batch.errors import CannotStart
 from s3batch.batch.models import Job, Pair
-from s3batch.batch.output import LogWriter, OutputMux, OutputPump
+from s3batch.batch.output import LogWriter
+from s3batch.batch.spawner import Frames, frame
 from s3batch.clock import Clock
 
 logger = logging.getLogger(__name__)
-
-#: How long after the main process exits its output may still drain before it is abandoned.
-DRAIN_SECONDS = 2.0
 
 
 class LogSink(Protocol):
@@ -191,12 +192,23 @@ class Handle(Protocol):
 class Runner(Protocol):
     """Starts attempts (one small interface: processes here, containers or stubs elsewhere)."""
 
-    def start(self, launch: Launch, sink: LogSink) -> Handle:
-        """Start an attempt whose output goes to ``sink``.
+    #: Called (from any thread) once an attempt has ended and its output is stored: the
+    #: engine sets its wake here, so an exit is recorded at once instead of at a poll.
+    on_exit: Callable[[], None]
+
+    def start(self, launch: Launch, sink: LogSink) -> Future[Handle]:
+        """Begin starting an attempt whose output goes to ``sink``.
+
+        The future's result is the started attempt; its exception, CannotStart with the
+        reason, when the command could not be started.
 
         Raises:
-            CannotStart: the command could not be started (reason in the message).
+            CannotStart: the attempt cannot be started at all (known before trying).
         """
+        ...
+
+    def close(self) -> None:
+        """Release what the runner holds (its attempts have ended)."""
         ...
 
 
@@ -208,118 +220,176 @@ def wait(handle: Handle, timeout: float, step: float = 0.01) -> Outcome | None:
     return outcome
 
 
-class ProcessHandle:
-    """A job process: its own process group, with output pumped to the log sink."""
+#: The reason of an attempt whose spawner stopped under it (it kills its processes as it goes).
+SPAWNER_STOPPED = "CannotStartContainerError: the s3batch job spawner stopped"
 
-    def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        pump: OutputPump,
-        writer: LogWriter,
-        on_exit: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.process = process
-        self._on_exit = on_exit
-        self.pid = process.pid
-        self.pgid = process.pid  # start_new_session: the process leads its own group
-        self._pump = pump
-        self._writer = writer
-        self._exited_at: float | None = None
-        self._flushed: threading.Event | None = None
+
+class ProcessHandle:
+    """A job process that the spawner runs, in its own process group."""
+
+    def __init__(self, runner: ProcessRunner, key: int, launch: Launch, sink: LogSink) -> None:
+        self.pgid = 0  # start_new_session: the process leads its own group (set once started)
+        self.launch = launch
+        self.sink = sink
+        self._runner = runner
+        self._key = key
+        self._outcome: Outcome | None = None
+
+    @property
+    def pid(self) -> int:
+        """The process's id (it leads its group)."""
+        return self.pgid
 
     def poll(self) -> Outcome | None:
         """The outcome, once the process has exited and its output is stored."""
-        returncode = self.process.poll()
-        if returncode is None:
-            return None
-        if self._exited_at is None:
-            self._exited_at = time.monotonic()
-            # As when a container's main process exits: whatever it left behind goes too.
-            self.kill(signal.SIGKILL)
-        if self._flushed is None:
-            if self._pump.is_alive():
-                if time.monotonic() - self._exited_at < DRAIN_SECONDS:
-                    return None
-                self._pump.abandon()
-            self._flushed = self._writer.flushed(then=self._on_exit)
-        if not self._flushed.is_set():
-            return None
-        return Outcome.from_returncode(returncode, self._pump.last_error_line)
+        return self._outcome
 
     def kill(self, sig: int) -> None:
-        """Signal the whole process group (quietly, if it is gone)."""
-        try:
-            os.killpg(self.pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Signal the whole process group (nothing, once the process has been reaped)."""
+        self._runner.send(("kill", self._key, int(sig)))
+
+    def ended(self, outcome: Outcome) -> None:
+        """The process ended as ``outcome`` and its output is stored."""
+        self._outcome = outcome
 
 
 class ProcessRunner:
-    """Runs each attempt as a local process in its own process group."""
+    """Runs each attempt as a local process in its own process group, through the spawner.
 
-    def __init__(self, clock: Clock, on_exit: Callable[[], None] = lambda: None) -> None:
+    The spawner (:mod:`s3batch.batch.spawner`, a helper process started with the first
+    attempt) starts, reads and reaps the processes; one thread here reads its reports:
+    it resolves starts, hands output lines to the :class:`LogWriter` stamped with the
+    clock, and records each exit once its output is stored.
+    """
+
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.writer = LogWriter()
-        self.mux = OutputMux()
-        #: Called (from another thread) when a job's output ends and when it is stored: the
-        #: engine's wake, so an exit is recorded at once instead of at the next poll.
-        self.on_exit = on_exit
+        self.on_exit: Callable[[], None] = lambda: None
+        self._lock = threading.Lock()
+        self._spawner: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._keys = itertools.count(1)
+        #: Attempts the spawner runs or is starting: key → handle and its start.
+        self._attempts: dict[int, tuple[ProcessHandle, Future[Handle]]] = {}
 
-    def start(self, launch: Launch, sink: LogSink) -> ProcessHandle:
-        """Start the attempt's command with its environment, stdin closed, output to ``sink``.
+    def start(self, launch: Launch, sink: LogSink) -> Future[Handle]:
+        """Have the spawner start the attempt's command: its environment, stdin closed."""
+        future: Future[Handle] = Future()
+        cwd = None if launch.cwd is None else str(launch.cwd)
+        with self._lock:
+            key = next(self._keys)
+            self._attempts[key] = (ProcessHandle(self, key, launch, sink), future)
+            self._send(("start", key, list(launch.argv), dict(launch.env), cwd))
+        return future
 
-        Raises:
-            CannotStart: the executable is missing or not executable, or the working directory is.
-        """
+    def send(self, message: tuple[object, ...]) -> None:
+        """Send the running spawner a command (none runs: nothing it had still runs)."""
+        with self._lock:
+            if self._spawner is not None:
+                self._send(message)
+
+    def _send(self, message: tuple[object, ...]) -> None:
+        data = frame(message)
+        spawner = self._spawner or self._open()
+        assert spawner.stdin is not None
         try:
-            process = subprocess.Popen(
-                list(launch.argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=launch.env,
-                cwd=launch.cwd,
-                start_new_session=True,
-                close_fds=True,
+            spawner.stdin.write(data)
+            spawner.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # it stopped: the reader fails what it had
+
+    def _open(self) -> subprocess.Popen[bytes]:
+        """Start a spawner (with the first attempt, or after one stopped) and its reader."""
+        spawner = subprocess.Popen(
+            [sys.executable, "-P", "-m", "s3batch.batch.spawner"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C is the server's to handle, not the spawner's
+            close_fds=True,
+        )
+        self._spawner = spawner
+        self._reader = threading.Thread(
+            target=self._read, args=(spawner,), name="job-spawner", daemon=True
+        )
+        self._reader.start()
+        return spawner
+
+    def _read(self, spawner: subprocess.Popen[bytes]) -> None:
+        assert spawner.stdout is not None
+        frames, fd = Frames(), spawner.stdout.fileno()
+        while data := os.read(fd, 65536):
+            for message in frames.feed(data):
+                try:
+                    self._report(*message)
+                except Exception:  # one bad report must not stop the others
+                    logger.exception("job spawner report failed", extra={"action": "spawner"})
+        self._lost(spawner)
+
+    def _report(self, kind: str, key: int, *rest: object) -> None:
+        handle, future = self._attempts[key]
+        if kind == "started":
+            handle.pgid = int(rest[0])  # type: ignore[call-overload]
+            future.set_result(handle)
+            logger.debug(
+                "started job %s attempt %d as pid %d",
+                handle.launch.job_id,
+                handle.launch.attempt,
+                handle.pgid,
+                extra={"action": "start_process"},
             )
-        except OSError as exc:
-            raise CannotStart(_start_failure(launch, exc)) from exc
-        assert process.stdout is not None and process.stderr is not None
-        pump = OutputPump(
-            [process.stdout, process.stderr],
-            self.clock,
-            lambda events: self.writer.submit(
-                lambda: sink.append(launch.log_group, launch.log_stream, events)
-            ),
-            self.mux,
-            on_eof=lambda: self.on_exit(),
-            pidfd=_pidfd(process.pid),
-        )
-        pump.start()
-        logger.debug(
-            "started job %s attempt %d as pid %d",
-            launch.job_id,
-            launch.attempt,
-            process.pid,
-            extra={"action": "start_process"},
-        )
-        return ProcessHandle(process, pump, self.writer, lambda: self.on_exit())
+        elif kind == "failed":
+            del self._attempts[key]
+            future.set_exception(CannotStart(str(rest[0])))
+        elif kind == "lines":
+            now = int(self.clock.now().timestamp() * 1000)
+            events = [(now, line) for line in rest[0]]  # type: ignore[attr-defined]
+            launch, sink = handle.launch, handle.sink
+            self.writer.submit(lambda: sink.append(launch.log_group, launch.log_stream, events))
+        else:  # "ended"
+            del self._attempts[key]
+            outcome = Outcome.from_returncode(rest[0], rest[1])  # type: ignore[arg-type]
+            self.writer.after(lambda: self._ended(handle, outcome))
 
+    def _ended(self, handle: ProcessHandle, outcome: Outcome) -> None:
+        handle.ended(outcome)
+        self.on_exit()
 
-def _pidfd(pid: int) -> int | None:
-    """A descriptor readable once ``pid`` exits (Linux 5.3+); None where there is none."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
+    def _lost(self, spawner: subprocess.Popen[bytes]) -> None:
+        """The spawner is gone (closed, or it died): kill what it still ran, end those attempts.
 
+        A spawner that exits kills its processes itself; one that was killed could not, and
+        they are found by their job id (as after a crash: :mod:`s3batch.batch.orphans`).
+        """
+        with self._lock:
+            if self._spawner is spawner:
+                self._spawner = None
+            attempts, self._attempts = self._attempts, {}
+        assert spawner.stdin is not None and spawner.stdout is not None
+        spawner.stdout.close()
+        spawner.stdin.close()
+        spawner.wait()
+        orphans.sweep({h.launch.job_id: h.pgid for h, _ in attempts.values() if h.pgid})
+        for handle, future in attempts.values():
+            if not future.done():
+                future.set_exception(CannotStart(SPAWNER_STOPPED))
+            else:
+                self.writer.after(
+                    lambda h=handle: self._ended(h, Outcome(None, reason=SPAWNER_STOPPED))
+                )
+        if attempts:
+            logger.error(
+                "the job spawner stopped with %d attempts",
+                len(attempts),
+                extra={"action": "spawner"},
+            )
 
-def _start_failure(launch: Launch, exc: OSError) -> str:
-    """A Docker-style CannotStartContainerError reason."""
-    program = launch.argv[0] if launch.argv else ""
-    if isinstance(exc, FileNotFoundError) and exc.filename in (program, None):
-        return f'CannotStartContainerError: exec: "{program}": executable file not found in $PATH'
-    if isinstance(exc, PermissionError) and exc.filename in (program, None):
-        return f'CannotStartContainerError: exec: "{program}": permission denied'
-    where = f": {exc.filename}" if exc.filename else ""
-    return f"CannotStartContainerError: {exc.strerror or exc}{where}"
+    def close(self) -> None:
+        """Stop the spawner (it kills what still runs) and wait for its reader."""
+        with self._lock:
+            spawner, reader, self._spawner = self._spawner, self._reader, None
+        if spawner is None or reader is None:
+            return
+        assert spawner.stdin is not None
+        spawner.stdin.close()
+        reader.join(timeout=10)

@@ -31,9 +31,9 @@ from s3batch.state.db import Database
 
 logger = logging.getLogger(__name__)
 
-#: How many queued jobs are read at a time when walking a queue: few at first (the head
+#: How many queued jobs are read at a time when walking a queue: one at first (the head
 #: usually decides the cycle), doubling up to :data:`MAX_BATCH`.
-BATCH, MAX_BATCH = 4, 64
+BATCH, MAX_BATCH = 1, 64
 #: The statusReason code of a job no compute environment of its queue can ever hold.
 TOO_BIG = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
 #: The statusReason of a job a jobStateTimeLimitAction cancelled, before the reason code (AWS's wording).

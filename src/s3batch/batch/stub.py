@@ -8,6 +8,7 @@ exit code and output lines; with ``hold=True`` attempts run until :meth:`StubRun
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 
 from s3batch.batch.errors import CannotStart
 from s3batch.batch.runner import Launch, LogSink, Outcome
@@ -19,12 +20,19 @@ Script = Callable[[Launch], tuple[int, Sequence[str]]]
 class StubHandle:
     """A pretend process."""
 
-    def __init__(self, launch: Launch, sink: LogSink, clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        launch: Launch,
+        sink: LogSink,
+        clock_ms: Callable[[], int],
+        on_end: Callable[[], None],
+    ) -> None:
         self.launch = launch
         self.pgid = 0  # no process group: nothing for the orphan sweep to kill
         self.signals: list[int] = []
         self._sink = sink
         self._clock_ms = clock_ms
+        self._on_end = on_end
         self._outcome: Outcome | None = None
 
     def end(self, exit_code: int, lines: Sequence[str] = ()) -> None:
@@ -35,6 +43,7 @@ class StubHandle:
                 self.launch.log_group, self.launch.log_stream, [(now, s) for s in lines]
             )
         self._outcome = Outcome.from_returncode(exit_code)
+        self._on_end()
 
     def poll(self) -> Outcome | None:
         """The outcome once ended."""
@@ -45,6 +54,7 @@ class StubHandle:
         self.signals.append(sig)
         if self._outcome is None:
             self._outcome = Outcome.from_returncode(-sig)
+            self._on_end()
 
 
 class StubRunner:
@@ -61,15 +71,17 @@ class StubRunner:
         self.clock_ms = clock_ms
         self.launches: list[Launch] = []
         self.handles: dict[str, StubHandle] = {}
+        #: Called when an attempt ends (the engine's wake).
+        self.on_exit: Callable[[], None] = lambda: None
 
-    def start(self, launch: Launch, sink: LogSink) -> StubHandle:
-        """Record the launch; end it now unless holding.
+    def start(self, launch: Launch, sink: LogSink) -> Future[StubHandle]:
+        """Record the launch; end it now unless holding. The start is done at once.
 
         Raises:
             CannotStart: the script said so.
         """
         self.launches.append(launch)
-        handle = StubHandle(launch, sink, self.clock_ms)
+        handle = StubHandle(launch, sink, self.clock_ms, lambda: self.on_exit())
         if self.script is not None and not self.hold:
             handle.end(*self.script(launch))
         elif not self.hold:
@@ -77,7 +89,12 @@ class StubRunner:
         elif self.script is not None:
             self.script(launch)  # may raise CannotStart
         self.handles[launch.job_id] = handle
-        return handle
+        started: Future[StubHandle] = Future()
+        started.set_result(handle)
+        return started
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def finish(self, job_id: str, exit_code: int = 0, lines: Sequence[str] = ()) -> None:
         """End a held attempt."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from s3batch.batch import orphans, store
@@ -89,8 +89,6 @@ class Supervisor:
         clock: Clock,
         kill_grace: float = 30.0,
         stop_grace: float = 5.0,
-        starters: int = 0,
-        on_started: Callable[[], None] = lambda: None,
     ) -> None:
         self.service = service
         self.runner = runner
@@ -103,14 +101,8 @@ class Supervisor:
         #: Moves collected while reaping, committed together.
         self._pending: list[Move] | None = None
         self._stopping = False
-        #: Threads that start job processes, at most (0: each starts on the caller's thread).
-        self.starters = starters
-        self._starter: ThreadPoolExecutor | None = None
         #: Attempts being started: job id → the job, its launch and the start.
-        self._starting: dict[str, tuple[Job, Launch, Future[Handle | CannotStart]]] = {}
-        #: Called (on a pool thread) when a start ends: the engine's wake (the attempt's
-        #: exit may have woken it a moment too early).
-        self.on_started = on_started
+        self._starting: dict[str, tuple[Job, Launch, Future[Handle]]] = {}
 
     @property
     def running(self) -> list[str]:
@@ -172,7 +164,8 @@ class Supervisor:
             if not (wait or start.done()):
                 continue
             del self._starting[job_id]
-            run = self._spawned(job, launch, start.result())
+            failure = start.exception()
+            run = self._spawned(job, launch, start.result() if failure is None else failure)
             if isinstance(run, Running):
                 self._running[job_id] = run
                 started.append(run)
@@ -219,30 +212,21 @@ class Supervisor:
         stream = log_stream_name(job.definition_name, job.id, number)
         return self.job_env.launch(job, number, LOG_GROUP, stream)
 
-    def _begin(self, launch: Launch) -> Future[Handle | CannotStart]:
-        """Start an attempt's process on the thread pool (or here, without one): a start
-        mostly waits for the kernel with the GIL released, so the engine goes on meanwhile
-        and starts overlap. Only fetching secrets reads the database (the thread's own
-        connection); :meth:`take_started` writes the outcome."""
-        if self.starters:
-            if self._starter is None:
-                self._starter = ThreadPoolExecutor(self.starters, thread_name_prefix="job-start")
-            start = self._starter.submit(self._start, launch)
-            start.add_done_callback(lambda _: self.on_started())
-            return start
-        done: Future[Handle | CannotStart] = Future()
-        done.set_result(self._start(launch))
-        return done
-
-    def _start(self, launch: Launch) -> Handle | CannotStart:
+    def _begin(self, launch: Launch) -> Future[Handle]:
+        """Begin starting an attempt: the runner starts it while the engine goes on (only
+        its secrets are fetched here); :meth:`take_started` writes the outcome."""
         try:
-            return self.runner.start(self.job_env.with_secrets(launch), self.log_sink)
+            start = self.runner.start(self.job_env.with_secrets(launch), self.log_sink)
         except CannotStart as exc:  # a secret that does not resolve too
-            return exc
+            start = Future()
+            start.set_exception(exc)
+        return start
 
-    def _spawned(self, job: Job, launch: Launch, result: Handle | CannotStart) -> Running | int:
+    def _spawned(self, job: Job, launch: Launch, result: Handle | BaseException) -> Running | int:
         """A started attempt to watch; or, when it could not start, that recorded (and 1)."""
-        if isinstance(result, CannotStart):
+        if isinstance(result, BaseException):
+            if not isinstance(result, CannotStart):
+                raise result
             self._open_stream(launch.log_stream)
             now, reason = self._now(), result.message[:255]
             attempt = Attempt(now, now, result.status_reason, None, reason, launch.log_stream)
@@ -396,9 +380,6 @@ class Supervisor:
     def shutdown(self) -> int:
         """Stop every running job (SIGTERM, then SIGKILL after ``stop_grace``) and record it FAILED."""
         self._stopping = True
-        if self._starter is not None:
-            self._starter.shutdown()
-            self._starter = None
         now = self._now()
         for run in self._running.values():
             run.stop_reason = SERVER_STOPPED
@@ -418,6 +399,7 @@ class Supervisor:
             )
             del self._running[job_id]
             moved += self._record(run, outcome)
+        self.runner.close()
         return moved
 
     def recover(self) -> int:

@@ -14,23 +14,23 @@ from s3batch.batch.runner import Launch, ProcessRunner, wait
 from s3batch.clock import SystemClock
 
 
-def test_flushed_with_nothing_outstanding_is_set_at_once_without_a_wake_up() -> None:
+def test_after_with_nothing_outstanding_runs_at_once_on_the_calling_thread() -> None:
     writer = LogWriter()
-    woken: list[str] = []
-    done = writer.flushed(then=lambda: woken.append("woken"))
-    assert done.is_set() and woken == []
+    ran: list[str] = []
+    writer.after(lambda: ran.append(threading.current_thread().name))
+    assert ran == [threading.current_thread().name]
 
 
-def test_flushed_waits_for_every_write_submitted_before_it() -> None:
+def test_after_waits_for_every_write_submitted_before_it() -> None:
     writer = LogWriter()
     gate, order = threading.Event(), []
     writer.submit(lambda: (gate.wait(5), order.append("first")))
-    woken = threading.Event()
-    done = writer.flushed(then=woken.set)
+    done = threading.Event()
+    writer.after(lambda: (order.append("after"), done.set()))
     assert not done.is_set()
     gate.set()
-    assert done.wait(5) and woken.wait(5)
-    assert order == ["first"]
+    assert done.wait(5)
+    assert order == ["first", "after"]
 
 
 def test_a_failing_write_does_not_stop_the_writer() -> None:
@@ -40,9 +40,10 @@ def test_a_failing_write_does_not_stop_the_writer() -> None:
         raise RuntimeError("store down")
 
     writer.submit(fail)
-    ran = threading.Event()
+    ran, done = threading.Event(), threading.Event()
     writer.submit(ran.set)
-    assert writer.flushed().wait(5) and ran.is_set()
+    writer.after(done.set)
+    assert done.wait(5) and ran.is_set()
 
 
 class _Collected:
@@ -59,8 +60,11 @@ def _output_of(code: str) -> list[str]:
     """The log events of a process running ``python -c code``."""
     sink = _Collected()
     launch = Launch("job", 1, (sys.executable, "-c", code), dict(os.environ), "g", "s")
-    handle = ProcessRunner(SystemClock()).start(launch, sink)
-    assert wait(handle, timeout=30) is not None
+    runner = ProcessRunner(SystemClock())
+    try:
+        assert wait(runner.start(launch, sink).result(timeout=30), timeout=30) is not None
+    finally:
+        runner.close()
     return sink.messages
 
 

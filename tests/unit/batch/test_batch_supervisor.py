@@ -15,7 +15,7 @@ from batch_helpers import PYTHON, add_ce, add_definition, add_queue, submit
 from s3batch.batch.engine import BatchEngine
 from s3batch.batch.errors import FAILED_TO_START
 from s3batch.batch.models import Job
-from s3batch.batch.runner import JobEnvironment, Launch, ProcessRunner
+from s3batch.batch.runner import JobEnvironment, Launch, ProcessRunner, wait
 from s3batch.batch.service import BatchService
 from s3batch.batch.status import TERMINAL, JobStatus
 from s3batch.batch.supervisor import (
@@ -398,15 +398,18 @@ def test_recover_finds_processes_started_just_before_a_crash_without_a_recorded_
     assert job.status is S.STARTING
     # The crash came after the process started and before the job was recorded RUNNING.
     launch = Launch(job.id, 1, job.container.command, job_env.variables(job, 1), LOG_GROUP, "s")
-    orphan = ProcessRunner(clock).start(launch, logs)
+    crashed = ProcessRunner(clock)
+    orphan = crashed.start(launch, logs).result(timeout=10)
     _eventually(lambda: pids.exists() and len(pids.read_text().split()) == 2)
     parent, grandchild = (int(p) for p in pids.read_text().split())
     restarted = Supervisor(service, ProcessRunner(clock), logs, job_env, clock)
     assert restarted.recover() == 1
     assert service.job(job.id).status is S.RUNNABLE
-    assert orphan.process.wait(timeout=5) == -signal.SIGKILL
+    outcome = wait(orphan, timeout=5)
+    assert outcome is not None and outcome.signal == signal.SIGKILL
     assert orphan.pid == parent
     _eventually(lambda: not _alive(grandchild), timeout=5)
+    crashed.close()
 
 
 def test_a_placed_job_whose_start_failed_in_a_pass_starts_on_the_next(

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import signal
-import threading
+from concurrent.futures import Future
 
 import pytest
 from batch_helpers import add_ce, add_definition, add_queue, submit
 
 from s3batch.batch.engine import BatchEngine
 from s3batch.batch.errors import FAILED_TO_START, CannotStart
-from s3batch.batch.runner import JobEnvironment, Launch
+from s3batch.batch.runner import JobEnvironment, Launch, LogSink
 from s3batch.batch.service import BatchService
 from s3batch.batch.status import JobStatus
-from s3batch.batch.stub import StubRunner
+from s3batch.batch.stub import StubHandle, StubRunner
 from s3batch.batch.supervisor import (
     RESTARTED_BEFORE_START,
     SERVER_RESTARTED,
@@ -216,21 +216,37 @@ def test_recover_settles_jobs_a_crash_left_in_flight(
     assert fresh.recover() == 0
 
 
-def test_processes_started_on_a_thread_pool_are_recorded_running_then_succeeded(
+class _SlowStarts(StubRunner):
+    """Starts that end later, as the spawner's do: each when :meth:`release` is called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[Future[StubHandle], StubHandle]] = []
+
+    def start(self, launch: Launch, sink: LogSink) -> Future[StubHandle]:
+        handle = super().start(launch, sink).result()
+        later: Future[StubHandle] = Future()
+        self.pending.append((later, handle))
+        return later
+
+    def release(self) -> None:
+        for later, handle in self.pending:
+            later.set_result(handle)
+        self.pending.clear()
+
+
+def test_starts_that_end_after_the_pass_are_recorded_running_then_succeeded(
     service: BatchService, clock: FakeClock
 ) -> None:
     add_definition(service)
-    threads: set[str] = set()
-
-    def script(launch: Launch) -> tuple[int, list[str]]:
-        threads.add(threading.current_thread().name)
-        return 0, []
-
-    engine = BatchEngine(service, StubRunner(script), Sink(), ENV, clock, starters=2)
+    runner = _SlowStarts()
+    engine = BatchEngine(service, runner, Sink(), ENV, clock)
     jobs = [submit(service, name=f"j{i}") for i in range(3)]
-    engine.scheduler.tick()
-    assert engine.supervisor.launch() == 3
-    assert threads and all(name.startswith("job-start") for name in threads)
+    engine.tick()  # places and begins starting them
+    assert len(runner.pending) == 3 and engine.supervisor.starting
+    engine.tick()  # nothing started yet: still STARTING
+    assert all(service.job(job.id).status is S.STARTING for job in jobs)
+    runner.release()
     engine.tick()
     for job in jobs:
         assert [e.to_status for e in service.job_events(job.id)] == [
