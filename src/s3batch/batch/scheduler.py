@@ -59,6 +59,8 @@ class Scheduler:
         self.settling = False
         #: The jobs the last pass placed, as they now are (STARTING on a compute environment).
         self.placed: list[Job] = []
+        #: Compute environments by name and queues in scheduling order, as of a config version.
+        self._config: tuple[int, dict[str, ComputeEnvironment], list[JobQueue]] | None = None
 
     def has_work(self) -> bool:
         """Whether some job waits for the scheduler (an index probe)."""
@@ -137,14 +139,24 @@ class Scheduler:
         return 0
 
     def _place(self, conn: sqlite3.Connection, freed: Mapping[str, float]) -> int:
-        ces = {ce.name: ce for ce in store.list_compute_environments(conn)}
+        ces, queues = self._resources(conn)
         used = store.used_vcpus(conn)
         for name, vcpus in freed.items():
             used[name] = used.get(name, 0.0) - vcpus
         moved = 0
-        for queue in store.list_job_queues(conn):
+        for queue in queues:
             moved += self._place_queue(conn, queue, ces, used)
         return moved
+
+    def _resources(
+        self, conn: sqlite3.Connection
+    ) -> tuple[dict[str, ComputeEnvironment], list[JobQueue]]:
+        """The compute environments and queues: read again only when they changed."""
+        version = store.config_version(conn)
+        if self._config is None or self._config[0] != version:
+            ces = {ce.name: ce for ce in store.list_compute_environments(conn)}
+            self._config = (version, ces, store.list_job_queues(conn))
+        return self._config[1], self._config[2]
 
     def _place_queue(
         self,

@@ -164,6 +164,30 @@ def test_disabled_ce_gets_no_placements(service: BatchService, scheduler: Schedu
     assert _status(service, job) == (S.STARTING, "on")
 
 
+def test_every_change_to_compute_environments_and_queues_is_seen_by_the_next_pass(
+    service: BatchService, scheduler: Scheduler
+) -> None:
+    # The scheduler keeps them between passes: a change by any writer (another connection
+    # too) must reach the next pass, and a deleted one must not linger.
+    add_ce(service, "off", 4, state="DISABLED")
+    add_queue(service, "q", 1, "off")
+    add_definition(service)
+    first = _job(service, "q", name="first")
+    scheduler.tick()
+    assert _status(service, first) == (S.RUNNABLE, None)
+    service.update_compute_environment({"computeEnvironment": "off", "state": "ENABLED"})
+    scheduler.tick()
+    assert _status(service, first) == (S.STARTING, "off")
+    add_ce(service, "spare", 4)
+    with service.db.transaction() as conn:  # as another process would: plain SQL
+        conn.execute("UPDATE compute_environments SET max_vcpus = 1 WHERE name = 'off'")
+    add_queue(service, "q2", 2, "spare")
+    second, third = _job(service, "q", name="second"), _job(service, "q2", name="third")
+    scheduler.tick()
+    assert _status(service, second) == (S.RUNNABLE, None)  # "off" is full at 1 vCPU now
+    assert _status(service, third) == (S.STARTING, "spare")
+
+
 def test_a_job_no_ce_can_ever_hold_fails_at_once_and_unblocks_the_queue(
     service: BatchService, scheduler: Scheduler, clock: FakeClock
 ) -> None:

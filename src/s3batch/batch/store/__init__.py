@@ -34,6 +34,7 @@ from s3batch.batch.store.listing import (
     page_jobs,
 )
 from s3batch.batch.store.resources import (
+    config_version,
     delete_compute_environment,
     delete_job_queue,
     get_compute_environment,
@@ -77,6 +78,7 @@ __all__ = [
     "job_by_key",
     "job_counts",
     "latest_active_definition",
+    "config_version",
     "list_compute_environments",
     "list_job_definitions",
     "list_job_queues",

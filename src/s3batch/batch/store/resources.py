@@ -60,6 +60,12 @@ def get_compute_environment(conn: sqlite3.Connection, name: str) -> ComputeEnvir
     return _compute_environment(row) if row else None
 
 
+def config_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever a compute environment or job queue does (a trigger
+    moves it on, whoever writes)."""
+    return int(conn.execute("SELECT version FROM batch_config_version").fetchone()["version"])
+
+
 def list_compute_environments(conn: sqlite3.Connection) -> list[ComputeEnvironment]:
     """Every compute environment, by name."""
     rows = conn.execute("SELECT * FROM compute_environments ORDER BY name")
