@@ -77,22 +77,22 @@ class Database:
         if conn.in_transaction:
             yield from self._savepoint(conn)
             return
-        if not durable:  # the level cannot change inside a transaction
-            conn.execute("PRAGMA synchronous=NORMAL")
+        # The level cannot change inside a transaction; it is set only when it differs
+        # from this connection's last one (a busy engine's commits mostly are not durable).
+        level = "FULL" if durable else "NORMAL"
+        if getattr(self._local, "synchronous", "FULL") != level:
+            conn.execute(f"PRAGMA synchronous={level}")
+            self._local.synchronous = level
         # Writers of this process queue on a lock that wakes the next one at once; left to
         # SQLite's busy handler they would sleep-poll (1, 2, 5 … 100 ms) for the file lock.
-        try:
-            with self._write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-        finally:
-            if not durable:
-                conn.execute("PRAGMA synchronous=FULL")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _savepoint(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("SAVEPOINT nested")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,13 +51,19 @@ def test_a_failing_outer_transaction_undoes_everything(db: Database) -> None:
     assert _values(db) == []
 
 
-def test_a_transaction_that_is_not_durable_commits_and_leaves_the_connection_durable(
-    db: Database,
-) -> None:
+def _level(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA synchronous").fetchone()["synchronous"])
+
+
+def test_each_transaction_commits_at_the_durability_it_asks_for(db: Database) -> None:
     with db.transaction(durable=False) as conn:
-        assert conn.execute("PRAGMA synchronous").fetchone()["synchronous"] == 1  # NORMAL
+        assert _level(conn) == 1  # NORMAL: no fsync at commit
         conn.execute("INSERT INTO t VALUES (1)")
     with pytest.raises(RuntimeError), db.transaction(durable=False) as conn:
         raise RuntimeError("boom")
-    assert db.conn.execute("PRAGMA synchronous").fetchone()["synchronous"] == 2  # FULL
-    assert _values(db) == [1]
+    with db.transaction() as conn:
+        assert _level(conn) == 2  # FULL: after non-durable ones too
+        conn.execute("INSERT INTO t VALUES (2)")
+    with db.transaction(durable=False) as conn, db.transaction() as inner:
+        assert _level(inner) == 1  # nested: the outermost transaction's level
+    assert _values(db) == [1, 2]
