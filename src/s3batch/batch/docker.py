@@ -1,7 +1,7 @@
 """The Docker executor: run each attempt in the job definition's image, where an engine exists.
 
 It is the process executor with a different argv: ``docker run`` in the foreground, so the
-parent still supervises one process group, reads the output line by line and signals it
+spawner still supervises one process group, reads the output line by line and signals it
 (the Docker client proxies SIGTERM to the container). Environment values are passed by
 name only (``-e NAME``): the client reads them from its own environment, so credentials
 never appear on a command line. Variables that describe this host (the base environment:

@@ -24,7 +24,7 @@ from s3batch.batch.models import Job
 from s3batch.batch.runner import JobEnvironment, LogSink, Runner
 from s3batch.batch.scheduler import Scheduler
 from s3batch.batch.service import BatchService
-from s3batch.batch.supervisor import Ended, Supervisor
+from s3batch.batch.supervisor import Ended, Running, Supervisor
 from s3batch.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,10 @@ class BatchEngine:
         self.supervisor = Supervisor(
             service, runner, log_sink, job_env, clock, kill_grace, stop_grace
         )
-        #: Attempts that ended, their outcomes not written yet; since when (monotonic).
-        self._ended, self._ended_since = Ended(), 0.0
+        #: Attempts started (RUNNING) and ended (their outcomes) not written yet; since
+        #: when the oldest of them waits (monotonic seconds).
+        self._started: list[Running] = []
+        self._ended, self._held_since = Ended(), 0.0
         #: When a pass may next schedule without an exit to record (monotonic seconds).
         self._schedule_at = 0.0
         #: The soonest a held commit is due (monotonic seconds), None when none is held.
@@ -76,7 +78,7 @@ class BatchEngine:
         self._thread: threading.Thread | None = None
 
     def tick(self) -> int:
-        """Record, place, start, then record outcomes: one pass; return how many jobs moved.
+        """Place, start, then record what started and ended: one pass; return how many jobs moved.
 
         Two commits at most. The first places jobs (STARTING), counting the vCPUs of
         attempts that have ended as free: it is not fsynced, as a machine crash that lost
@@ -84,17 +86,18 @@ class BatchEngine:
         recovery settles STARTING and RUNNING jobs either way). The processes of placed
         jobs start right after it (a job never runs without a committed STARTING): the
         runner (the spawner process) starts them while the engine goes on. The second
-        records the processes started since the last pass (RUNNING) and, once the oldest
-        is ``window`` old, the outcomes (exit → SUCCEEDED, FAILED or a retry): durable
-        when it has outcomes, and an outcome is not visible before it. An attempt that
-        started and ended between two passes is recorded RUNNING, then SUCCEEDED. A
-        failing scheduler never loses an outcome already reaped.
+        records the attempts started (RUNNING) and ended (exit → SUCCEEDED, FAILED or a
+        retry) since the last one, once the oldest of them is ``window`` old: durable when
+        it has outcomes, and an outcome is not visible before it. So a busy queue shares
+        one commit among many jobs, and nothing written but a placement delays a job
+        waiting for a slot. A failing scheduler never loses an outcome already reaped.
         """
         now = time.monotonic()
         failed, started = self.supervisor.take_started()
         ended = self.supervisor.collect()
-        if ended.moves and not self._ended.moves:
-            self._ended_since = now
+        if (started or ended.moves) and not self._holding:
+            self._held_since = now
+        self._started += started
         self._ended.add(ended)
         self._pass_held = False  # before the store is read: a submit from now on wakes
         waiting = self.scheduler.has_work()
@@ -111,25 +114,28 @@ class BatchEngine:
             look, self._look_for_placed = self._look_for_placed, True  # if this fails: look
             moved += self.supervisor.spawn_placed(None if look else placed)
             self._look_for_placed = False
-        write_at = self._ended_since + self.window
-        flush = bool(self._ended.moves) and now >= write_at
-        if started or flush:  # after the starts: nothing here delays a job waiting for a slot
-            with self.db.transaction(durable=flush):
-                moved += self.supervisor.record_started(started)
-                if flush:
-                    moved += self.flush()
+        write_at = self._held_since + self.window
+        if self._holding and now >= write_at:
+            moved += self.flush()
         self._pass_held = waiting and not schedule
         due = [self._schedule_at] if self._pass_held else []
-        self._due = min([*due, write_at] if self._ended.moves else due, default=None)
+        self._due = min([*due, write_at] if self._holding else due, default=None)
         return moved + failed
 
+    @property
+    def _holding(self) -> bool:
+        """Whether some start or outcome waits to be written."""
+        return bool(self._started or self._ended.moves)
+
     def flush(self) -> int:
-        """Write the outcomes not written yet, in one durable commit; return how many took."""
+        """Write the starts and outcomes not written yet, in one commit (durable when it
+        has outcomes); return how many took."""
+        started, self._started = self._started, []
         ended, self._ended = self._ended, Ended()
-        if not ended.moves:
+        if not (started or ended.moves):
             return 0
-        with self.db.transaction():
-            return self.supervisor.record(ended)
+        with self.db.transaction(durable=bool(ended.moves)):
+            return self.supervisor.record_started(started) + self.supervisor.record(ended)
 
     def _schedule(self, freed: dict[str, float]) -> int:
         try:
@@ -186,6 +192,6 @@ class BatchEngine:
             self._thread.join()
             self._thread = None
         _, started = self.supervisor.take_started(wait=True)
-        self.supervisor.record_started(started)
+        self._started += started
         self.flush()
         self.supervisor.shutdown()

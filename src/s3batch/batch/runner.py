@@ -393,3 +393,6 @@ class ProcessRunner:
         assert spawner.stdin is not None
         spawner.stdin.close()
         reader.join(timeout=10)
+        if reader.is_alive():  # a spawner that does not go when asked is made to
+            spawner.kill()
+            reader.join()

@@ -219,10 +219,15 @@ class Spawner:
         out, err = os.pipe(), os.pipe()
         try:
             pid = spawn(argv, env, cwd, (self._devnull, out[1], err[1]))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the command or environment
             os.close(out[0])
             os.close(err[0])
-            self._report("failed", key, start_failure(argv, exc))
+            reason = (
+                start_failure(argv, exc)
+                if isinstance(exc, OSError)
+                else f"CannotStartContainerError: {exc}"
+            )
+            self._report("failed", key, reason)
             return
         finally:
             os.close(out[1])

@@ -95,6 +95,9 @@ def test_start_failures_give_dockers_reasons(runner: ProcessRunner, tmp_path: Pa
     assert _refused(runner, _launch(["true"], cwd=gone)) == (
         f"CannotStartContainerError: No such file or directory: {gone}"
     )
+    # A NUL cannot be passed to a process: that attempt fails, the spawner goes on.
+    assert "null" in _refused(runner, _launch(["true"], VALUE="a\0b"))
+    assert _run(runner, _launch(["true"])).exit_code == 0
 
 
 def test_a_relative_program_and_the_working_directory_are_the_jobs(
