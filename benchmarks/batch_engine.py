@@ -5,15 +5,15 @@ are submitted straight to the Batch service onto a queue over a DISABLED LOCAL c
 environment with 2 vCPUs, then the compute environment is enabled and jobs/s is measured
 from then to the last job's ``stoppedAt``. Twice per round:
 
-- ``true`` processes, started and reaped as ``s3batch up`` does (``ProcessRunner``, the
-  same starter threads and commit window);
+- ``true`` processes, started and reaped as ``s3batch up`` does (``ProcessRunner`` and its
+  spawner process, the same commit window);
 - no process: ``StubRunner``'s attempts end as soon as they start, so what is left is the
   engine's own work (scheduling passes, status moves and their commits, log streams).
 
 The difference is what starting, watching and reaping the processes costs. The baseline
 is 1,000 ``subprocess.run(["true"])`` in a loop, before and after, pooled, as in
 ``batch_throughput.py``. Also printed: the engine thread's CPU and the whole process's CPU
-per job. Not a test: run it by hand.
+(its spawner's included, not the jobs') per job. Not a test: run it by hand.
 
     python benchmarks/batch_engine.py [--jobs 1500] [--rounds 2]
 """
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from batch_throughput import baseline
+from batch_throughput import baseline, children_cpu_seconds
 
 from s3batch.batch import store
 from s3batch.batch.engine import WINDOW, BatchEngine
@@ -58,6 +58,11 @@ def thread_cpu(native_id: int) -> float:
     """A thread of this process: its CPU seconds so far (user + system), from /proc."""
     fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds() -> float:
+    """This process's CPU so far, its spawner's (the helper process running the jobs) included."""
+    return time.process_time() + children_cpu_seconds(os.getpid())
 
 
 def drain(jobs: int, runner: Runner) -> Drain:
@@ -96,12 +101,12 @@ def _drain(jobs: int, runner: Runner, db: Database, clock: SystemClock) -> Drain
         _until(lambda: not store.any_in(db.conn, UNFINISHED[:2]))
         assert engine._thread is not None and engine._thread.native_id is not None
         tid = engine._thread.native_id
-        engine_cpu, process_cpu = thread_cpu(tid), time.process_time()
+        engine_cpu, process_cpu = thread_cpu(tid), process_seconds()
         enabled_ms = clock.now().timestamp() * 1000
         batch.update_compute_environment({"computeEnvironment": "local", "state": "ENABLED"})
         engine.wake()
         _until(lambda: not store.any_in(db.conn, UNFINISHED))
-        engine_cpu, process_cpu = thread_cpu(tid) - engine_cpu, time.process_time() - process_cpu
+        engine_cpu, process_cpu = thread_cpu(tid) - engine_cpu, process_seconds() - process_cpu
     finally:
         engine.stop()
     done = batch.describe_jobs(ids)
