@@ -190,7 +190,7 @@ def pages(server: ChildServer) -> list[str]:
     ]
 
 
-def test_every_page_has_a_strict_policy_no_secrets_and_fits_a_phone(
+def test_every_page_has_a_strict_policy_an_icon_no_secrets_and_fits_a_phone(
     page: Any, server: ChildServer
 ) -> None:
     secrets = (
@@ -219,6 +219,9 @@ def test_every_page_has_a_strict_policy_no_secrets_and_fits_a_phone(
             assert headers["referrer-policy"] == "same-origin"
             html = page.content()
             assert not any(secret in html for secret in secrets), path
+            # A page naming no icon makes a browser ask the root for /favicon.ico: S3's
+            # (unsigned: 403), an error in the console of every page.
+            assert page.locator('link[rel="icon"]').count() == 1, path
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (path, viewport, overflow)
     static = page.request.get(UI + "/static/live.js")

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from s3batch.batch.control import JobControl
 from s3batch.batch.errors import JobNotFound
 from s3batch.batch.models import Job
-from s3batch.batch.status import TERMINAL, JobStatus
+from s3batch.batch.status import QUEUED, TERMINAL, JobStatus
 from s3batch.batch.supervisor import LOG_GROUP
 from s3batch.errors import S3BatchError
 from s3batch.runtime import Services
@@ -125,7 +125,7 @@ class JobPages:
             env=env,
             events=self.batch.job_events(job.id),
             command=self.access.mask_text(" ".join(job.container.command)),
-            stoppable=job.status not in TERMINAL,
+            cancellable=job.status in QUEUED,  # CancelJob does nothing to a job once placed
             running=job.status not in TERMINAL,
             streams=_streams(job),
             trigger_event=self._trigger_event(job),

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from s3batch.batch.models import Job
 from s3batch.batch.service import BatchService
+from s3batch.batch.status import JobStatus
 from s3batch.batch.store import jobs as job_rows
 from s3batch.batch.store import listing
 from s3batch.clock import FakeClock
@@ -27,6 +28,7 @@ from s3batch.web.loads import RECENT_JOBS, LoadPages
 from s3batch.web.render import PAGE_SIZE, Renderer
 from s3batch.web.security import Access
 
+S = JobStatus
 #: Children of the big array job: the bulk of the jobs the pages must not read.
 BIG_ARRAY = 3000
 #: Load jobs submitted (more than the Loads page lists).
@@ -238,3 +240,18 @@ def test_the_stop_buttons_give_their_reason(services: Services, kind: str, reaso
     )  # fmt: skip
     assert _pages(services).stop(request).status_code == 303
     assert services.batch.job(job.id).status_reason == f"{reason} from the dashboard"
+
+
+def test_cancel_is_offered_only_while_it_can_act_and_terminate_until_the_job_ends(
+    services: Services,
+) -> None:
+    job = _submit(services.batch, "stopped", "busy", "work")
+    pages = _pages(services)
+    buttons = re.compile(r'id="(cancel|terminate)"')
+    assert buttons.findall(_get(pages.job, job_id=job.id)) == ["cancel", "terminate"]
+    for status in (S.RUNNABLE, S.STARTING, S.RUNNING):
+        services.batch.transition(job.id, [services.batch.job(job.id).status], status, None)
+        shown = buttons.findall(_get(pages.job, job_id=job.id))
+        assert shown == (["cancel", "terminate"] if status is S.RUNNABLE else ["terminate"])
+    services.batch.transition(job.id, [S.RUNNING], S.SUCCEEDED, None)
+    assert buttons.findall(_get(pages.job, job_id=job.id)) == []
