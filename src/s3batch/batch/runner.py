@@ -1,8 +1,9 @@
 """Running a job attempt as a process: the Runner seam, the job's environment, ProcessRunner.
 
-A job is a command plus its environment, run as a process in its own process group
-(``start_new_session``) with stdin closed. Its stdout and stderr are read line by line as
-they are written and handed to a :class:`LogSink` (the CloudWatch Logs stream of the
+A job is a command plus its environment, run as a process in its own process group (its
+own session) with stdin closed. ProcessRunner has the spawner (:mod:`s3batch.batch.spawner`,
+a helper process) start it, read its stdout and stderr line by line as they are written
+and reap it; the lines go to a :class:`LogSink` (the CloudWatch Logs stream of the
 attempt). The process never writes job status: the supervisor does, from the outcome.
 """
 

@@ -85,6 +85,8 @@ class Child:
 
     key: int
     pid: int
+    #: The read ends of its stdout and stderr, and those not at their end yet.
+    pipes: tuple[int, int]
     lines: Lines
     pidfd: int | None
     open: set[int] = field(default_factory=set)
@@ -232,8 +234,8 @@ class Spawner:
         finally:
             os.close(out[1])
             os.close(err[1])
-        fds = [out[0], err[0]]
-        child = Child(key, pid, Lines(fds, err[0]), _pidfd(pid), set(fds))
+        fds = (out[0], err[0])
+        child = Child(key, pid, fds, Lines(list(fds), err[0]), _pidfd(pid), set(fds))
         self._children[key] = child
         for fd in fds:
             self._selector.register(fd, selectors.EVENT_READ, child)
@@ -248,7 +250,10 @@ class Spawner:
             child.pidfd = None
             self._poll(child)
             return
-        data = os.read(fd, _CHUNK)
+        try:
+            data = os.read(fd, _CHUNK)
+        except OSError:
+            data = b""  # as at the end: what it wrote so far is kept
         if not data:
             self._selector.unregister(fd)
             child.open.discard(fd)
@@ -272,7 +277,7 @@ class Spawner:
             self._report("lines", child.key, lines)
 
     def _end(self, child: Child) -> None:
-        for fd in child.lines.partial:
+        for fd in child.pipes:
             os.close(fd)
         del self._children[child.key]
         self._report("ended", child.key, child.returncode, child.lines.last_error_line)
