@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from concurrent.futures import Future
 
 import pytest
@@ -256,4 +257,32 @@ def test_starts_that_end_after_the_pass_are_recorded_running_then_succeeded(
             S.RUNNING,
             S.SUCCEEDED,
         ]
+    engine.stop()
+
+
+def test_running_is_written_with_the_outcomes_once_the_window_has_passed(
+    service: BatchService, clock: FakeClock
+) -> None:
+    # The server's engine holds RUNNING moves for one window (10 ms) to share a commit
+    # with outcomes; a job that runs on alone must still show RUNNING after that window.
+    add_definition(service)
+    runner = StubRunner(hold=True)
+    engine = BatchEngine(service, runner, Sink(), ENV, clock, window=0.2)
+    job = submit(service)
+    engine.tick()  # places and starts it
+    engine.tick()  # takes the start: RUNNING is held, not written
+    held_at = time.monotonic()
+    assert service.job(job.id).status is S.STARTING
+    while service.job(job.id).status is S.STARTING:
+        assert time.monotonic() - held_at < 5, "RUNNING never written"
+        engine.tick()
+        time.sleep(0.01)
+    assert service.job(job.id).status is S.RUNNING
+    assert time.monotonic() - held_at >= 0.15
+    runner.finish(job.id)
+    while service.job(job.id).status is S.RUNNING:
+        assert time.monotonic() - held_at < 5, "the outcome never written"
+        engine.tick()
+        time.sleep(0.01)
+    assert service.job(job.id).status is S.SUCCEEDED
     engine.stop()
