@@ -72,7 +72,7 @@ class SecretsManagerProtocol:
             optional(params, "Description", str),
             _token(params),
         )
-        return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
+        return _version_reply(secret)
 
     def put_secret_value(self, params: JsonObject) -> JsonObject:
         """PutSecretValue: a new current version (the value unchanged: the current one)."""
@@ -82,12 +82,7 @@ class SecretsManagerProtocol:
             required(params, "SecretString", str),
             version_id=_token(params),
         )
-        return {
-            "ARN": secret.arn,
-            "Name": secret.name,
-            "VersionId": secret.version_id,
-            "VersionStages": [CURRENT_STAGE],
-        }
+        return {**_version_reply(secret), "VersionStages": [CURRENT_STAGE]}
 
     def update_secret(self, params: JsonObject) -> JsonObject:
         """UpdateSecret: a new description and/or value (KMS keys are not kept here)."""
@@ -100,7 +95,7 @@ class SecretsManagerProtocol:
             optional(params, "Description", str),
             _token(params),
         )
-        return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
+        return _version_reply(secret)
 
     def delete_secret(self, params: JsonObject) -> JsonObject:
         """DeleteSecret with ForceDeleteWithoutRecovery (recovery windows are refused)."""
@@ -160,6 +155,11 @@ class SecretsManagerProtocol:
         if len(remaining) > limit:
             out["NextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
         return out
+
+
+def _version_reply(secret: Secret) -> JsonObject:
+    """What CreateSecret, PutSecretValue and UpdateSecret answer: the secret and its new version."""
+    return {"ARN": secret.arn, "Name": secret.name, "VersionId": secret.version_id}
 
 
 def _token(params: JsonObject) -> str | None:

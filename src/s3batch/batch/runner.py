@@ -236,11 +236,6 @@ class ProcessHandle:
         self._key = key
         self._outcome: Outcome | None = None
 
-    @property
-    def pid(self) -> int:
-        """The process's id (it leads its group)."""
-        return self.pgid
-
     def poll(self) -> Outcome | None:
         """The outcome, once the process has exited and its output is stored."""
         return self._outcome

@@ -164,8 +164,11 @@ class Supervisor:
             if not (wait or start.done()):
                 continue
             del self._starting[job_id]
-            failure = start.exception()
-            run = self._spawned(job, launch, start.result() if failure is None else failure)
+            try:
+                result: Handle | CannotStart = start.result()
+            except CannotStart as exc:
+                result = exc
+            run = self._spawned(job, launch, result)
             if isinstance(run, Running):
                 self._running[job_id] = run
                 started.append(run)
@@ -222,11 +225,9 @@ class Supervisor:
             start.set_exception(exc)
         return start
 
-    def _spawned(self, job: Job, launch: Launch, result: Handle | BaseException) -> Running | int:
+    def _spawned(self, job: Job, launch: Launch, result: Handle | CannotStart) -> Running | int:
         """A started attempt to watch; or, when it could not start, that recorded (and 1)."""
-        if isinstance(result, BaseException):
-            if not isinstance(result, CannotStart):
-                raise result
+        if isinstance(result, CannotStart):
             self._open_stream(launch.log_stream)
             now, reason = self._now(), result.message[:255]
             attempt = Attempt(now, now, result.status_reason, None, reason, launch.log_stream)

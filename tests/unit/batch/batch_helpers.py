@@ -1,8 +1,11 @@
-"""Helpers for the batch tests: build compute environments, queues, definitions and jobs."""
+"""Helpers for the batch tests: build compute environments, queues, definitions and jobs;
+collect job output; wait for a condition."""
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 
 from s3batch.batch.models import Job
 from s3batch.batch.service import BatchService
@@ -74,3 +77,21 @@ def submit(
     return service.submit_job(
         {"jobName": name, "jobQueue": queue, "jobDefinition": definition, **extra}
     )
+
+
+class CollectedLogs:
+    """A log sink that keeps the messages it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def append(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        self.messages += [message for _, message in events]
+
+
+def eventually(done: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``done()`` (fail after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)

@@ -8,6 +8,7 @@ import sys
 import threading
 
 import pytest
+from batch_helpers import CollectedLogs
 
 from s3batch.batch.output import MAX_LINE, LogWriter
 from s3batch.batch.runner import Launch, ProcessRunner, wait
@@ -46,19 +47,9 @@ def test_a_failing_write_does_not_stop_the_writer() -> None:
     assert done.wait(5) and ran.is_set()
 
 
-class _Collected:
-    """A log sink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def append(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
-        self.messages += [message for _, message in events]
-
-
 def _output_of(code: str) -> list[str]:
     """The log events of a process running ``python -c code``."""
-    sink = _Collected()
+    sink = CollectedLogs()
     launch = Launch("job", 1, (sys.executable, "-c", code), dict(os.environ), "g", "s")
     runner = ProcessRunner(SystemClock())
     try:

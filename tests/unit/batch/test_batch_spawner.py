@@ -10,21 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from batch_helpers import CollectedLogs, eventually
 
 from s3batch.batch.errors import CannotStart
 from s3batch.batch.runner import SPAWNER_STOPPED, Launch, Outcome, ProcessRunner, wait
 from s3batch.batch.spawner import DRAIN_SECONDS, Frames, frame
 from s3batch.clock import SystemClock
-
-
-class _Collected:
-    """A log sink that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def append(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
-        self.messages += [message for _, message in events]
 
 
 @pytest.fixture
@@ -39,8 +30,8 @@ def _launch(argv: list[str], cwd: Path | None = None, **env: str) -> Launch:
     return Launch("job", 1, tuple(argv), {**base, **env}, "g", "s", cwd)
 
 
-def _run(runner: ProcessRunner, launch: Launch, sink: _Collected | None = None) -> Outcome:
-    handle = runner.start(launch, sink or _Collected()).result(timeout=30)
+def _run(runner: ProcessRunner, launch: Launch, sink: CollectedLogs | None = None) -> Outcome:
+    handle = runner.start(launch, sink or CollectedLogs()).result(timeout=30)
     outcome = wait(handle, timeout=30)
     assert outcome is not None
     return outcome
@@ -48,7 +39,7 @@ def _run(runner: ProcessRunner, launch: Launch, sink: _Collected | None = None) 
 
 def _refused(runner: ProcessRunner, launch: Launch) -> str:
     with pytest.raises(CannotStart) as caught:
-        runner.start(launch, _Collected()).result(timeout=30)
+        runner.start(launch, CollectedLogs()).result(timeout=30)
     return caught.value.message
 
 
@@ -61,7 +52,7 @@ def test_messages_survive_any_split_of_the_stream() -> None:
 
 
 def test_output_and_exit_code_reach_the_server(runner: ProcessRunner) -> None:
-    sink = _Collected()
+    sink = CollectedLogs()
     code = "import sys; print('out'); print('why', file=sys.stderr); sys.exit(3)"
     outcome = _run(runner, _launch([sys.executable, "-c", code]), sink)
     assert sorted(sink.messages) == ["out", "why"]
@@ -74,7 +65,7 @@ def test_a_program_is_looked_for_on_the_jobs_path_not_the_servers(
     program = tmp_path / "only-here"
     program.write_text("#!/bin/sh\necho found\n")
     program.chmod(0o755)
-    sink = _Collected()
+    sink = CollectedLogs()
     launch = _launch(["only-here"], PATH=f"{tmp_path / 'missing'}:{tmp_path}:/usr/bin:/bin")
     assert _run(runner, launch, sink).exit_code == 0
     assert sink.messages == ["found"]
@@ -105,7 +96,7 @@ def test_a_relative_program_and_the_working_directory_are_the_jobs(
 ) -> None:
     (tmp_path / "run.sh").write_text("#!/bin/sh\npwd\n")
     (tmp_path / "run.sh").chmod(0o755)
-    sink = _Collected()
+    sink = CollectedLogs()
     assert _run(runner, _launch(["./run.sh"], cwd=tmp_path), sink).exit_code == 0
     assert sink.messages == [str(tmp_path)]
     assert os.getcwd() != str(tmp_path)
@@ -113,26 +104,26 @@ def test_a_relative_program_and_the_working_directory_are_the_jobs(
 
 def test_a_job_ignores_no_signal_and_leads_its_own_session(runner: ProcessRunner) -> None:
     # Python ignores SIGPIPE and SIGXFSZ, the spawner SIGINT: a job must inherit none of it.
-    sink = _Collected()
+    sink = CollectedLogs()
     assert _run(runner, _launch(["grep", "^SigIgn", "/proc/self/status"]), sink).exit_code == 0
     ignored = int(sink.messages[0].split()[1], 16)
     signals = (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM, signal.SIGHUP)
     assert [s.name for s in signals if ignored & 1 << (s - 1)] == []
     code = "import os; print(os.getsid(0) == os.getpid() == os.getpgid(0))"
-    sink = _Collected()
+    sink = CollectedLogs()
     assert _run(runner, _launch([sys.executable, "-c", code]), sink).exit_code == 0
     assert sink.messages == ["True"]
 
 
 def test_kill_signals_the_whole_group(runner: ProcessRunner) -> None:
     code = "import subprocess, sys, time; subprocess.Popen(['sleep', '60']); print('up', flush=True); time.sleep(60)"
-    sink = _Collected()
+    sink = CollectedLogs()
     handle = runner.start(_launch([sys.executable, "-c", code]), sink).result(timeout=30)
-    _eventually(lambda: sink.messages == ["up"])
+    eventually(lambda: sink.messages == ["up"])
     handle.kill(signal.SIGTERM)
     outcome = wait(handle, timeout=30)
     assert outcome is not None and outcome.signal == signal.SIGTERM
-    _eventually(lambda: not _group_alive(handle.pgid))
+    eventually(lambda: not _group_alive(handle.pgid))
 
 
 def test_output_held_open_by_a_descendant_elsewhere_is_abandoned(runner: ProcessRunner) -> None:
@@ -143,7 +134,7 @@ def test_output_held_open_by_a_descendant_elsewhere_is_abandoned(runner: Process
         "subprocess.Popen(['sleep', '30'], start_new_session=True)\n"
         "print('bye')"
     )
-    sink = _Collected()
+    sink = CollectedLogs()
     started = time.monotonic()
     outcome = _run(runner, _launch([sys.executable, "-c", code]), sink)
     assert outcome.exit_code == 0 and sink.messages == ["bye"]
@@ -151,21 +142,21 @@ def test_output_held_open_by_a_descendant_elsewhere_is_abandoned(runner: Process
 
 
 def test_closing_kills_what_still_runs(runner: ProcessRunner) -> None:
-    handle = runner.start(_launch(["sleep", "60"]), _Collected()).result(timeout=30)
+    handle = runner.start(_launch(["sleep", "60"]), CollectedLogs()).result(timeout=30)
     runner.close()
-    _eventually(lambda: not _group_alive(handle.pgid))
+    eventually(lambda: not _group_alive(handle.pgid))
 
 
 def test_a_spawner_that_dies_fails_its_attempts_kills_them_and_the_next_start_gets_a_new_one(
     runner: ProcessRunner,
 ) -> None:
-    handle = runner.start(_launch(["sleep", "60"]), _Collected()).result(timeout=30)
+    handle = runner.start(_launch(["sleep", "60"]), CollectedLogs()).result(timeout=30)
     spawner = runner._spawner
     assert spawner is not None
     os.kill(spawner.pid, signal.SIGKILL)
     outcome = wait(handle, timeout=30)
     assert outcome == Outcome(None, reason=SPAWNER_STOPPED)
-    _eventually(lambda: not _group_alive(handle.pgid))  # the dead spawner could not kill it
+    eventually(lambda: not _group_alive(handle.pgid))  # the dead spawner could not kill it
     assert _run(runner, _launch(["true"])).exit_code == 0
     assert runner._spawner is not None and runner._spawner.pid != spawner.pid
 
@@ -180,11 +171,3 @@ def _group_alive(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
-
-
-def _eventually(done: object, timeout: float = 10.0) -> None:
-    assert callable(done)
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)

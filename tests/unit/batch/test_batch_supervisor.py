@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from batch_helpers import PYTHON, add_ce, add_definition, add_queue, submit
+from batch_helpers import PYTHON, add_ce, add_definition, add_queue, eventually, submit
 
 from s3batch.batch.engine import BatchEngine
 from s3batch.batch.errors import FAILED_TO_START
@@ -70,13 +70,6 @@ def _until(engine: BatchEngine, done: Callable[[], bool], timeout: float = 10.0)
     while not done():
         assert time.monotonic() < deadline, "timed out waiting"
         engine.tick()
-        time.sleep(0.01)
-
-
-def _eventually(done: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.01)
 
 
@@ -323,7 +316,7 @@ def test_engine_thread_records_every_step_of_short_jobs_in_order(
     try:
         jobs = [submit(service) for _ in range(12)]
         engine.wake()
-        _eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
+        eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
     finally:
         engine.stop()
     steps = [S.SUBMITTED, S.RUNNABLE, S.STARTING, S.RUNNING, S.SUCCEEDED]
@@ -339,7 +332,7 @@ def test_a_submit_wakes_an_idle_engine(service: BatchService, engine: BatchEngin
     try:
         job = submit(service)
         engine.submitted()
-        _eventually(lambda: service.job(job.id).status in TERMINAL)
+        eventually(lambda: service.job(job.id).status in TERMINAL)
     finally:
         engine.stop()
     assert service.job(job.id).status is S.SUCCEEDED
@@ -365,7 +358,7 @@ def test_a_burst_of_submits_is_scheduled_by_held_passes_not_a_tick_each(
     engine.scheduler.has_work = counted  # type: ignore[method-assign]
     engine.start(interval=60)
     try:
-        _eventually(lambda: ticks > 0)  # the start-up tick
+        eventually(lambda: ticks > 0)  # the start-up tick
         jobs = []
         for _ in range(30):
             jobs.append(submit(service, queue="burst"))
@@ -374,7 +367,7 @@ def test_a_burst_of_submits_is_scheduled_by_held_passes_not_a_tick_each(
         burst_ticks = ticks
         service.update_compute_environment({"computeEnvironment": "burst-ce", "state": "ENABLED"})
         # No wake: the pass held for the waiting jobs places them.
-        _eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
+        eventually(lambda: all(service.job(j.id).status in TERMINAL for j in jobs))
     finally:
         engine.stop()
         engine.supervisor.shutdown()
@@ -400,15 +393,15 @@ def test_recover_finds_processes_started_just_before_a_crash_without_a_recorded_
     launch = Launch(job.id, 1, job.container.command, job_env.variables(job, 1), LOG_GROUP, "s")
     crashed = ProcessRunner(clock)
     orphan = crashed.start(launch, logs).result(timeout=10)
-    _eventually(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+    eventually(lambda: pids.exists() and len(pids.read_text().split()) == 2)
     parent, grandchild = (int(p) for p in pids.read_text().split())
     restarted = Supervisor(service, ProcessRunner(clock), logs, job_env, clock)
     assert restarted.recover() == 1
     assert service.job(job.id).status is S.RUNNABLE
     outcome = wait(orphan, timeout=5)
     assert outcome is not None and outcome.signal == signal.SIGKILL
-    assert orphan.pid == parent
-    _eventually(lambda: not _alive(grandchild), timeout=5)
+    assert orphan.pgid == parent  # the job's process leads its group
+    eventually(lambda: not _alive(grandchild), timeout=5)
     crashed.close()
 
 
