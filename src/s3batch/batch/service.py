@@ -43,6 +43,15 @@ class Move:
     target: JobStatus
     reason: str | None
     fields: dict[str, object] = field(default_factory=dict)
+    #: A status passed through on the way, and when (see :func:`store.transition`).
+    via: tuple[JobStatus, int] | None = None
+
+    def happened(self, now: int) -> int:
+        """When the move happened: its ``stopped_at``, else (a start) its ``started_at``, else ``now``."""
+        at = self.fields.get("stopped_at")
+        if at is None and self.via is None:
+            at = self.fields.get("started_at")
+        return at if isinstance(at, int) else now
 
 
 class BatchService(Registry):
@@ -197,9 +206,9 @@ class BatchService(Registry):
     def transition_many(self, moves: Sequence[Move]) -> list[bool]:
         """Several moves in one transaction (one commit); whether each took (a lost compare-and-set did not).
 
-        A move that says when it happened (``stopped_at``, else ``started_at``) is stamped
-        with that time, so a job's events agree with its startedAt/stoppedAt however late
-        the move is written.
+        A move that says when it happened (:meth:`Move.happened`) is stamped with that
+        time, so a job's events agree with its startedAt/stoppedAt however late the move
+        is written.
 
         Raises:
             IllegalTransition: a move is not in the status machine (nothing is written).
@@ -209,9 +218,10 @@ class BatchService(Registry):
             now = self.now()
             for m in moves:
                 try:
-                    at = m.fields.get("stopped_at") or m.fields.get("started_at")
-                    at = at if isinstance(at, int) else now
-                    store.transition(conn, m.job_id, m.sources, m.target, m.reason, at, **m.fields)
+                    at = m.happened(now)
+                    store.transition(
+                        conn, m.job_id, m.sources, m.target, m.reason, at, m.via, **m.fields
+                    )
                 except TransitionConflict as exc:
                     logger.warning("job %s: %s", m.job_id, exc, extra={"action": "transition"})
                     out.append(False)

@@ -26,6 +26,7 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,11 +122,11 @@ def spawn(
         if cwd is not None:
             os.chdir(cwd)
         if os.sep in program:
-            paths = [program]
+            paths: Iterable[str] = [program]
         else:  # a spawn that fails costs as much as one that works: try only what is there
-            paths = [
+            paths = (  # in order, up to the first that starts: not a look in every directory
                 p for d in os.get_exec_path(env) if os.path.exists(p := os.path.join(d, program))
-            ]
+            )
         refused: OSError | None = None
         for path in paths:
             try:

@@ -176,39 +176,48 @@ class Supervisor:
                 failed += run
         return failed, started
 
-    def record_started(self, started: list[Running]) -> int:
-        """Open the started attempts' log streams and move them RUNNING, in one transaction."""
-        if not started:
+    def record_started(self, started: list[Running], ended: Ended | None = None) -> int:
+        """Open the started attempts' log streams, move them RUNNING and write ``ended``'s
+        outcomes, in one transaction; return how many moves took.
+
+        An attempt that started and ended since the last write is one move through RUNNING:
+        both events are written, the job's row once.
+        """
+        outcomes = {m.job_id: m for m in ended.moves} if ended is not None else {}
+        if not (started or outcomes):
             return 0
-        moves = [
-            Move(
-                run.job.id,
-                (S.STARTING,),
-                S.RUNNING,
-                None,
-                {
-                    "started_at": run.started_at,
-                    "log_stream_name": run.log_stream,
-                    "pgid": run.handle.pgid,
-                    "exit_code": None,
-                    "container_reason": None,
-                },
-            )
-            for run in started
-        ]
+        moves = [self._started_move(run, outcomes.pop(run.job.id, None)) for run in started]
         with self.service.db.transaction():
             for run in started:
                 self._open_stream(run.log_stream)
-            recorded = self.service.transition_many(moves)
-        moved = 0
-        for run, took in zip(started, recorded, strict=True):
-            if not took:  # the job was moved meanwhile (terminated): do not run it
+            recorded = self.service.transition_many([*moves, *outcomes.values()])
+        for run, move, took in zip(started, moves, recorded, strict=False):
+            if not took and move.via is None:  # moved meanwhile (terminated): do not run it
                 self._running.pop(run.job.id, None)
                 run.handle.kill(signal.SIGKILL)
                 wait(run.handle, timeout=3.0)
-                continue
-            moved += 1
-        return moved
+        return sum(recorded)
+
+    @staticmethod
+    def _started_move(run: Running, outcome: Move | None) -> Move:
+        """STARTING → RUNNING for a started attempt; through RUNNING to ``outcome`` if it has ended."""
+        fields: dict[str, object] = {
+            "started_at": run.started_at,
+            "log_stream_name": run.log_stream,
+            "pgid": run.handle.pgid,
+            "exit_code": None,
+            "container_reason": None,
+        }
+        if outcome is None:
+            return Move(run.job.id, (S.STARTING,), S.RUNNING, None, fields)
+        return Move(
+            run.job.id,
+            (S.STARTING,),
+            outcome.target,
+            outcome.reason,
+            {**fields, **outcome.fields},
+            via=(S.RUNNING, run.started_at),
+        )
 
     def _launch(self, job: Job) -> Launch:
         number = job.attempt_number

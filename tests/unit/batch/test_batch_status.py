@@ -104,3 +104,34 @@ def test_a_move_written_late_is_stamped_when_it_happened(
     ]
     assert service.transition_many(moves) == [True, True]
     assert [e.at for e in service.job_events(job_id)][-2:] == [started, stopped]
+
+
+def test_a_move_through_a_status_writes_both_events_each_when_it_happened(
+    service: BatchService, job_id: str
+) -> None:
+    service.transition(job_id, [S.SUBMITTED], S.RUNNABLE, None)
+    service.transition(job_id, [S.RUNNABLE], S.STARTING, None, compute_environment="ce")
+    started = service.now() - 20
+    retry = Move(job_id, (S.STARTING,), S.RUNNABLE, "again", {"started_at": started},
+                 via=(S.RUNNING, started))  # fmt: skip
+    assert service.transition_many([retry]) == [True]
+    events = service.job_events(job_id)[-2:]
+    assert [(e.from_status, e.to_status, e.reason) for e in events] == [
+        (S.STARTING, S.RUNNING, None),
+        (S.RUNNING, S.RUNNABLE, "again"),
+    ]
+    # A retry says no stoppedAt: its event is when it was written, not when it started.
+    assert events[0].at == started and events[1].at >= started + 20
+    job = service.job(job_id)
+    assert (job.status, job.status_reason, job.started_at) == (S.RUNNABLE, "again", started)
+
+
+def test_a_move_through_a_status_is_refused_when_either_step_is(
+    service: BatchService, job_id: str
+) -> None:
+    with pytest.raises(IllegalTransition), service.db.transaction() as conn:
+        store.transition(conn, job_id, [S.SUBMITTED], S.SUCCEEDED, None, 0, (S.RUNNING, 0))
+    with pytest.raises(IllegalTransition), service.db.transaction() as conn:
+        store.transition(conn, job_id, [S.SUBMITTED], S.SUCCEEDED, None, 0, (S.RUNNABLE, 0))
+    assert service.job(job_id).status is S.SUBMITTED
+    assert [e.to_status for e in service.job_events(job_id)] == [S.SUBMITTED]

@@ -301,18 +301,26 @@ def transition(
     target: JobStatus,
     reason: str | None,
     now: int,
+    via: tuple[JobStatus, int] | None = None,
     **fields: object,
 ) -> JobStatus:
     """Move a job from one of ``sources`` to ``target``, setting ``fields``; return the status it left.
+
+    ``via``: a status the job passed through on the way, and when (an attempt that started
+    and ended since it was last written): both moves are checked and get their events, the
+    row is written once.
 
     Raises:
         IllegalTransition: the machine does not allow a move from some source to target.
         TransitionConflict: the job is not in any of ``sources`` (another writer won).
     """
     sources = tuple(sources)
-    for source in sources:
-        if not allowed(source, target):
-            raise IllegalTransition(f"job status cannot move from {source.value} to {target.value}")
+    steps = [(s, target) for s in sources] if via is None else [
+        *((s, via[0]) for s in sources), (via[0], target)
+    ]  # fmt: skip
+    for source, to in steps:
+        if not allowed(source, to):
+            raise IllegalTransition(f"job status cannot move from {source.value} to {to.value}")
     unknown = set(fields) - set(_TRANSITION_FIELDS)
     if unknown:
         raise ValueError(f"not a job field a transition sets: {sorted(unknown)}")
@@ -331,7 +339,11 @@ def transition(
             f" not {'/'.join(statuses)}: cannot move it to {target.value}"
         )
     source = sources[0] if row is None else JobStatus(row["status"])
-    _add_event(conn, job_id, now, source, target, reason)
+    if via is None:
+        _add_event(conn, job_id, now, source, target, reason)
+    else:
+        _add_event(conn, job_id, via[1], source, via[0], None)
+        _add_event(conn, job_id, now, via[0], target, reason)
     return source
 
 
