@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from s3batch.embedded import EmbeddedPostgres
@@ -488,6 +489,13 @@ def test_stubbed_boto3_clients(setup: Setup) -> None:
             {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)},
             {"Bucket": BUCKET, "Key": "in/persons.csv"},
         )
+        # A load without rejects looks for those of an earlier version (none: 404).
+        s3_stub.add_client_error(
+            "head_object",
+            service_error_code="404",
+            http_status_code=404,
+            expected_params={"Bucket": BUCKET, "Key": "in/persons.csv.rejects.csv"},
+        )
         argv = [
             "--bucket",
             BUCKET,
@@ -530,6 +538,25 @@ def test_real_server_gzip_rejects_and_ledger(setup: Setup, s3, bucket: str) -> N
     assert ledger == [(etag, "j-1", 3, 1)]
     rejects = s3.get_object(Bucket=bucket, Key="in/day.csv.rejects.csv")["Body"].read().decode()
     assert rejects.splitlines()[1] == '4,,"expected 5 fields, found 2 (no ""state"")","P9,bad"'
+
+
+def test_real_server_a_load_without_rejects_removes_those_of_an_earlier_version(  # type: ignore[no-untyped-def]
+    setup: Setup, s3, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="in/fix.csv", Body=(persons(2) + "P9,bad\n").encode())
+    argv = ["--bucket", bucket, "--key", "in/fix.csv", "--table", "persons"]
+    argv += ["--max-errors", "1", "--target", "RDS-credentials"]
+    clients = Clients(s3, setup.secrets)
+    assert main(argv, clients=clients, environ={}) == EXIT_OK
+    etag = s3.head_object(Bucket=bucket, Key="in/fix.csv")["ETag"].strip('"')
+    head = s3.head_object(Bucket=bucket, Key="in/fix.csv.rejects.csv")
+    assert head["Metadata"] == {"s3batch-rejects-of": etag}
+    s3.put_object(Bucket=bucket, Key="in/fix.csv", Body=persons(3).encode())  # fixed
+    assert main(argv, clients=clients, environ={}) == EXIT_OK
+    assert len(setup.pg_rows()) == 3
+    with pytest.raises(ClientError) as gone:
+        s3.head_object(Bucket=bucket, Key="in/fix.csv.rejects.csv")
+    assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
 def test_python_dash_m_entry_point() -> None:

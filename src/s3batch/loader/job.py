@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from s3batch.loader.connections import SecretsClient, Target, fetch_target
 from s3batch.loader.download import PROGRESS_SECONDS, Download, human_size
 from s3batch.loader.duplicates import duplicate_lines
@@ -50,7 +52,7 @@ from s3batch.loader.errors import (
 from s3batch.loader.fastcheck import Scan
 from s3batch.loader.ledger import LedgerEntry
 from s3batch.loader.readers import Row, read_rows
-from s3batch.loader.rejects import REJECTS_SUFFIX, Rejects, rejects_key
+from s3batch.loader.rejects import REJECTS_OF, REJECTS_SUFFIX, Rejects, rejects_key
 from s3batch.loader.sinks import Echo, Sink, open_sink
 from s3batch.loader.spool import Spool
 from s3batch.loader.tables import TableDef
@@ -67,14 +69,30 @@ SinkFactory = Callable[[Target, TableDef, Echo], Sink]
 
 
 class S3Client(Protocol):
-    """The two S3 calls the loader makes (a boto3 client has them)."""
+    """The S3 calls the loader makes (a boto3 client has them)."""
 
     def get_object(self, *, Bucket: str, Key: str) -> Mapping[str, Any]:  # noqa: N803 - boto3's names
         """Return the object, with a readable ``Body``."""
         ...
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str) -> object:  # noqa: N803
+    def put_object(  # boto3's names
+        self,
+        *,
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        Body: bytes,  # noqa: N803
+        ContentType: str,  # noqa: N803
+        Metadata: Mapping[str, str],  # noqa: N803
+    ) -> object:
         """Store an object (the rejects file)."""
+        ...
+
+    def head_object(self, *, Bucket: str, Key: str) -> Mapping[str, Any]:  # noqa: N803
+        """An object's headers, its user ``Metadata`` among them (the rejects file's)."""
+        ...
+
+    def delete_object(self, *, Bucket: str, Key: str) -> object:  # noqa: N803
+        """Remove an object (a rejects file an earlier load left)."""
         ...
 
 
@@ -174,6 +192,8 @@ def load(
             skipped=tuple(written.skipped), target_seconds=tuple(written.seconds),
         )  # fmt: skip
     source = rows.source
+    if not len(source.rejects):
+        _remove_stale_rejects(request, clients.s3, echo)
     return LoadResult(
         source.spool.rows, source.size, labels, time.monotonic() - started,
         len(source.rejects), tuple(written.skipped), tuple(written.seconds),
@@ -290,7 +310,7 @@ class _Rows:
                 rows = _progress(read_rows(raw, request.table, rejects), self._echo)
                 spool = Spool.write(path.with_name("rows.csv"), rows)
         except BadRow:
-            _save_rejects(request, self._s3, rejects, self._echo)
+            _save_rejects(request, self._s3, rejects, self._download.version, self._echo)
             raise
         except LoaderError:
             raise
@@ -298,7 +318,7 @@ class _Rows:
             raise SourceError(f"reading the rows of {request.url} failed: {exc}") from exc
         size = self._download.size
         self._echo(f"Downloaded {request.url} ({human_size(size)}), {spool.rows} rows are valid")
-        _save_rejects(request, self._s3, rejects, self._echo)
+        _save_rejects(request, self._s3, rejects, self._download.version, self._echo)
         self._source, self._checked = _Source(self._download.version, size, spool, rejects), True
         return self
 
@@ -310,18 +330,53 @@ class _Rows:
         )  # fmt: skip
 
 
-def _save_rejects(request: LoadRequest, s3: S3Client, rejects: Rejects, echo: Echo) -> None:
+def _save_rejects(
+    request: LoadRequest, s3: S3Client, rejects: Rejects, version: str, echo: Echo
+) -> None:
     if not len(rejects):
         return
     for line in rejects.summary():
         echo(line)
     key = rejects_key(request.key)
     try:
-        s3.put_object(Bucket=request.bucket, Key=key, Body=rejects.to_csv(), ContentType="text/csv")
+        s3.put_object(
+            Bucket=request.bucket,
+            Key=key,
+            Body=rejects.to_csv(),
+            ContentType="text/csv",
+            Metadata={REJECTS_OF: version},
+        )
     except Exception as exc:  # the rejects file is a report: failing to write it fails nothing
         echo(f"could not write the rejects to s3://{request.bucket}/{key}: {exc}")
         return
     echo(f"rejected rows written to s3://{request.bucket}/{key}")
+
+
+def _remove_stale_rejects(request: LoadRequest, s3: S3Client, echo: Echo) -> None:
+    """Remove the rejects file an earlier load of the key wrote (this one rejected no row).
+
+    Only a file the loader wrote (its :data:`REJECTS_OF` metadata) is removed; like writing
+    it, removing it is best effort and fails nothing.
+    """
+    key, url = rejects_key(request.key), f"s3://{request.bucket}/{rejects_key(request.key)}"
+    try:
+        head = s3.head_object(Bucket=request.bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+            echo(f"could not look for an earlier rejects file {url}: {exc}")
+        return  # none: the usual case
+    except Exception as exc:  # an unreachable endpoint, say: the load itself is done
+        echo(f"could not look for an earlier rejects file {url}: {exc}")
+        return
+    earlier = head.get("Metadata", {}).get(REJECTS_OF)
+    if earlier is None:
+        return  # not written by the loader: not ours to remove
+    try:
+        s3.delete_object(Bucket=request.bucket, Key=key)
+    except Exception as exc:
+        echo(f"could not remove {url}, the rejects of an earlier version: {exc}")
+        return
+    echo(f"removed {url}, the rejects of version {earlier}: this load rejected no row")
 
 
 def _progress(rows: Iterable[Row], echo: Echo) -> Iterator[Row]:

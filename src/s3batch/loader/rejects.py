@@ -3,7 +3,10 @@
 With ``max_errors`` 0 (the default) the first bad row fails the load, as Redshift's
 MAXERROR 0 does. Otherwise bad rows are skipped and kept; one more than the limit fails
 the load. Either way the kept rows are written next to the object as
-``<key>.rejects.csv`` (``line,column,reason,record``) so they can be fixed and reloaded.
+``<key>.rejects.csv`` (``line,column,reason,record``) so they can be fixed and reloaded,
+with the version of the object they come from in its metadata (:data:`REJECTS_OF`). A
+later load of the key that rejects no row removes it: the file next to an object always
+describes the object's latest load.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from s3batch.loader.errors import BadRow
 
 #: Suffix of the rejects object written next to the loaded object.
 REJECTS_SUFFIX = ".rejects.csv"
+#: The rejects object's user metadata naming the version it comes from (VersionId, else
+#: ETag): it marks the object as the loader's, which alone a later load may remove.
+REJECTS_OF = "s3batch-rejects-of"
 #: How many rejects the job log lists one by one (the rest are counted).
 LOG_REJECTS = 10
 

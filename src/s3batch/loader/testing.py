@@ -27,13 +27,26 @@ class FakeS3:
         self.objects = dict(objects or {})
         #: Content-Encoding of objects stored with one, by (bucket, key).
         self.encodings: dict[tuple[str, str], str] = {}
+        #: User metadata of objects stored with some, by (bucket, key).
+        self.metadata: dict[tuple[str, str], dict[str, str]] = {}
         self._etags: dict[tuple[str, str], tuple[bytes, str]] = {}
 
-    def put(self, bucket: str, key: str, data: bytes, encoding: str | None = None) -> None:
-        """Store an object (with a Content-Encoding, if given)."""
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        encoding: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store an object (with a Content-Encoding and user metadata, if given)."""
         self.objects[bucket, key] = data
+        self.encodings.pop((bucket, key), None)
+        self.metadata.pop((bucket, key), None)
         if encoding:
             self.encodings[bucket, key] = encoding
+        if metadata:
+            self.metadata[bucket, key] = dict(metadata)
 
     def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
         """The object's body as a stream, with its ETag. Raises ClientError NoSuchKey."""
@@ -56,10 +69,39 @@ class FakeS3:
             known = self._etags[bucket, key] = (data, f'"{hashlib.md5(data).hexdigest()}"')
         return known[1]
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: object) -> dict[str, Any]:  # noqa: N803
+    def put_object(  # boto3's names
+        self,
+        *,
+        Bucket: str,  # noqa: N803
+        Key: str,  # noqa: N803
+        Body: bytes,  # noqa: N803
+        Metadata: Mapping[str, str] | None = None,  # noqa: N803
+        **_: object,
+    ) -> dict[str, Any]:
         """Store an object, as PutObject does."""
-        self.put(Bucket, Key, Body)
+        self.put(Bucket, Key, Body, metadata=Metadata)
         return {"ETag": f'"{hashlib.md5(Body).hexdigest()}"'}
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        """The object's ETag and user metadata. Raises ClientError 404, as HeadObject does."""
+        data = self.objects.get((Bucket, Key))
+        if data is None:
+            raise ClientError(
+                {"Error": {"Code": "404", "Message": "Not Found"},
+                 "ResponseMetadata": {"HTTPStatusCode": 404}},
+                "HeadObject",
+            )  # fmt: skip
+        return {
+            "ETag": self._etag(Bucket, Key, data),
+            "Metadata": self.metadata.get((Bucket, Key), {}),
+        }
+
+    def delete_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        """Remove an object (none is fine), as DeleteObject does."""
+        self.objects.pop((Bucket, Key), None)
+        self.encodings.pop((Bucket, Key), None)
+        self.metadata.pop((Bucket, Key), None)
+        return {}
 
 
 class FakeSecrets:

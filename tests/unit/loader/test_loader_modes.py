@@ -14,6 +14,7 @@ from botocore.response import StreamingBody
 from s3batch.loader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from s3batch.loader.connections import Target
 from s3batch.loader.job import Clients
+from s3batch.loader.rejects import REJECTS_OF
 from s3batch.loader.sinks import Echo, Sink
 from s3batch.loader.sinks.memory import MemoryDatabase, MemorySink
 from s3batch.loader.tables import TableDef
@@ -166,6 +167,32 @@ def test_rejects_file_next_to_the_object(world: World, capsys: pytest.CaptureFix
     assert '  line 2, column "postal": "12a45" is not a valid numeric(10)' in out
     assert "rejected rows written to s3://b/in/day.csv.rejects.csv" in out
     assert world.db.ledger[0].rows_rejected == 1
+    version = world.s3.head_object(Bucket="b", Key="in/day.csv")["ETag"].strip('"')
+    assert world.s3.metadata["b", "in/day.csv.rejects.csv"] == {REJECTS_OF: version}
+
+
+def test_a_load_without_rejects_removes_those_of_an_earlier_version(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.s3.put("b", "day.csv", persons((1, "10001"), (2, "12a45")))
+    assert world.run("day.csv", "--max-errors", "1") == EXIT_OK
+    first = world.s3.head_object(Bucket="b", Key="day.csv")["ETag"].strip('"')
+    assert ("b", "day.csv.rejects.csv") in world.s3.objects
+    world.s3.put("b", "day.csv", persons((1, "10001"), (2, "12045")))  # fixed
+    assert world.run("day.csv", "--max-errors", "1") == EXIT_OK
+    assert ("b", "day.csv.rejects.csv") not in world.s3.objects
+    assert world.ids() == ["P1", "P2"]
+    out = capsys.readouterr().out
+    assert f"removed s3://b/day.csv.rejects.csv, the rejects of version {first}" in out
+
+
+def test_a_file_named_like_rejects_that_the_loader_did_not_write_is_left_alone(
+    world: World,
+) -> None:
+    world.s3.put("b", "day.csv.rejects.csv", b"mine\n")
+    world.s3.put("b", "day.csv", persons((1, "10001")))
+    assert world.run("day.csv") == EXIT_OK
+    assert world.s3.objects["b", "day.csv.rejects.csv"] == b"mine\n"
 
 
 def test_too_many_bad_rows_change_nothing(world: World, capsys: pytest.CaptureFixture[str]) -> None:
