@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from batch_throughput import baseline, children_cpu_seconds
+from batch_throughput import between_baselines, children_cpu_seconds
 
 from s3batch.batch import store
 from s3batch.batch.engine import WINDOW, BatchEngine
@@ -131,12 +131,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     for n in range(args.rounds):
-        before = baseline(1000)
-        runs = {
-            "true processes": drain(args.jobs, ProcessRunner(SystemClock())),
-            "no process (stub)": drain(args.jobs, StubRunner()),
-        }
-        pooled = 2 / (1 / before + 1 / baseline(1000))
+        runs, pooled = between_baselines(
+            lambda: {
+                "true processes": drain(args.jobs, ProcessRunner(SystemClock())),
+                "no process (stub)": drain(args.jobs, StubRunner()),
+            }
+        )
         print(f"-- round {n + 1}: baseline {pooled:.0f} subprocess.run(['true'])/s")
         for name, d in runs.items():
             print(

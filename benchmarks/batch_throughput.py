@@ -34,16 +34,18 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 
 from s3batch.cli.child import ChildServer
+
+T = TypeVar("T")
 
 #: Seconds between DescribeJobs polls while waiting for the jobs to finish.
 POLL_SECONDS = 0.2
@@ -74,6 +76,14 @@ def baseline(n: int) -> float:
     for _ in range(n):
         subprocess.run(["true"], check=True)
     return n / (time.perf_counter() - t)
+
+
+def between_baselines(run: Callable[[], T], n: int = 1000) -> tuple[T, float]:
+    """``run()``'s result, and the baseline run before and after it, pooled (on a shared
+    machine one run alone swings with the load): 2n processes over both runs' time."""
+    before = baseline(n)
+    result = run()
+    return result, 2 / (1 / before + 1 / baseline(n))
 
 
 def client(server: ChildServer) -> Any:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from batch_throughput import baseline, cpu_seconds
+from batch_throughput import between_baselines, cpu_seconds
 
 from s3batch.batch.spawner import Frames, frame
 
@@ -69,10 +69,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     for n in range(args.rounds):
-        before = baseline(1000)
-        rate, cpu_ms = drive(args.jobs)
-        after = baseline(1000)
-        pooled = 2 / (1 / before + 1 / after)
+        (rate, cpu_ms), pooled = between_baselines(lambda: drive(args.jobs))
         print(
             f"round {n + 1}: baseline {pooled:.0f} subprocess.run(['true'])/s;"
             f" spawner alone {rate:.0f} jobs/s = {rate / pooled:.2f}x,"
