@@ -135,7 +135,7 @@ class BatchEngine:
         if not (started or ended.moves):
             return 0
         with self.db.transaction(durable=bool(ended.moves)):
-            return self.supervisor.record_started(started, ended)
+            return self.supervisor.record(started, ended)
 
     def _schedule(self, freed: dict[str, float]) -> int:
         try:

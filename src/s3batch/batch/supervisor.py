@@ -130,14 +130,14 @@ class Supervisor:
         """
         self.spawn_placed()
         failed, started = self.take_started(wait=True)
-        return failed + self.record_started(started)
+        return failed + self.record(started)
 
     def spawn_placed(self, placed: Sequence[Job] | None = None) -> int:
         """Begin starting the processes of STARTING jobs not started yet; return how many.
 
         ``placed``: those jobs, as the scheduler just placed them (committed), instead of
         reading them from the store. :meth:`take_started` hands over the ones started
-        since, for :meth:`record_started`.
+        since, for :meth:`record`.
         """
         if self._stopping:
             return 0
@@ -176,9 +176,9 @@ class Supervisor:
                 failed += run
         return failed, started
 
-    def record_started(self, started: list[Running], ended: Ended | None = None) -> int:
+    def record(self, started: Sequence[Running] = (), ended: Ended | None = None) -> int:
         """Open the started attempts' log streams, move them RUNNING and write ``ended``'s
-        outcomes, in one transaction; return how many moves took.
+        outcomes (from :meth:`collect`), in one transaction; return how many moves took.
 
         An attempt that started and ended since the last write is one move through RUNNING:
         both events are written, the job's row once.
@@ -256,7 +256,7 @@ class Supervisor:
 
     def reap(self) -> int:
         """Record ended attempts and signal overrunning or terminated ones; return how many jobs moved."""
-        return self.record(self.collect())
+        return self.record(ended=self.collect())
 
     def collect(self) -> Ended:
         """Signal overrunning or terminated attempts; return the ended ones.
@@ -285,12 +285,6 @@ class Supervisor:
         finally:
             self._pending = None
         return ended
-
-    def record(self, ended: Ended) -> int:
-        """Write the moves from :meth:`collect`; return how many took."""
-        if not ended.moves:
-            return 0
-        return sum(self.service.transition_many(ended.moves))
 
     def _poll_stop_requests(self) -> None:
         """TerminateJob flags a RUNNING job in the store; signal the ones not yet signalled."""
