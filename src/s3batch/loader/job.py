@@ -358,7 +358,8 @@ def _remove_stale_rejects(request: LoadRequest, s3: S3Client, echo: Echo) -> Non
     Only a file the loader wrote (its :data:`REJECTS_OF` metadata) is removed; like writing
     it, removing it is best effort and fails nothing.
     """
-    key, url = rejects_key(request.key), f"s3://{request.bucket}/{rejects_key(request.key)}"
+    key = rejects_key(request.key)
+    url = f"s3://{request.bucket}/{key}"
     try:
         head = s3.head_object(Bucket=request.bucket, Key=key)
     except ClientError as exc:

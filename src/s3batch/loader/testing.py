@@ -16,8 +16,14 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
 
-def _error(code: str, message: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+def _error(code: str, message: str, operation: str, status: int) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
 
 
 class FakeS3:
@@ -52,7 +58,7 @@ class FakeS3:
         """The object's body as a stream, with its ETag. Raises ClientError NoSuchKey."""
         data = self.objects.get((Bucket, Key))
         if data is None:
-            raise _error("NoSuchKey", "The specified key does not exist.", "GetObject")
+            raise _error("NoSuchKey", "The specified key does not exist.", "GetObject", 404)
         response = {
             "Body": StreamingBody(io.BytesIO(data), len(data)),
             "ContentLength": len(data),
@@ -86,11 +92,7 @@ class FakeS3:
         """The object's ETag and user metadata. Raises ClientError 404, as HeadObject does."""
         data = self.objects.get((Bucket, Key))
         if data is None:
-            raise ClientError(
-                {"Error": {"Code": "404", "Message": "Not Found"},
-                 "ResponseMetadata": {"HTTPStatusCode": 404}},
-                "HeadObject",
-            )  # fmt: skip
+            raise _error("404", "Not Found", "HeadObject", 404)  # a HEAD answer has no body
         return {
             "ETag": self._etag(Bucket, Key, data),
             "Metadata": self.metadata.get((Bucket, Key), {}),
@@ -123,6 +125,7 @@ class FakeSecrets:
                 "ResourceNotFoundException",
                 "Secrets Manager can't find the specified secret.",
                 "GetSecretValue",
+                400,
             )
         return {"Name": SecretId, "SecretString": self.secrets[SecretId]}
 
